@@ -1,0 +1,30 @@
+import SystemPackage
+import Subprocess
+
+/// Where the media tools are. Each is a bare name (looked up on `PATH`) or a path; benchmarks point
+/// these at synthetic stand-ins, and nothing else in Spool knows the difference.
+public struct ToolPaths: Sendable, Equatable {
+    public var ytDlp: String
+    public var ffmpeg: String
+    public var ffprobe: String
+
+    public init(ytDlp: String = "yt-dlp", ffmpeg: String = "ffmpeg", ffprobe: String = "ffprobe") {
+        self.ytDlp = ytDlp
+        self.ffmpeg = ffmpeg
+        self.ffprobe = ffprobe
+    }
+
+    /// The tools by their public names, for `/readyz` and start-up checks.
+    public var all: [(name: String, command: String)] {
+        [("yt-dlp", ytDlp), ("ffmpeg", ffmpeg), ("ffprobe", ffprobe)]
+    }
+
+    static func executable(_ command: String) -> Executable {
+        command.contains("/") ? .path(FilePath(command)) : .name(command)
+    }
+
+    /// Whether `command` resolves to an executable file now.
+    public static func isAvailable(_ command: String) async -> Bool {
+        (try? await executable(command).resolveExecutablePath(in: .inherit)) != nil
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import Subprocess
+import SystemPackage
+
+/// Runs one media tool as a subprocess in its own session and tears its whole process group down
+/// when the calling task is cancelled.
+///
+/// Why swift-subprocess and not `Foundation.Process`: children that `Process` starts from async
+/// code inherit a blocked SIGTERM, so cancelling would do nothing. Here the child gets a clean signal
+/// mask, a new session (so the group holds yt-dlp's own ffmpeg children too), and a teardown of
+/// SIGTERM to the group, then SIGKILL.
+public struct ToolRunner: Sendable {
+    /// How a run ended: the exit status and the last lines the tool printed that were not progress.
+    public struct Outcome: Sendable {
+        public var status: TerminationStatus
+        public var tail: [String]
+        public var succeeded: Bool { status.isSuccess }
+    }
+
+    /// How long SIGTERM may take before SIGKILL.
+    public var gracePeriod: Duration
+    /// How many non-progress lines to keep for logs and error classification.
+    public var tailLines: Int
+
+    public init(gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20) {
+        self.gracePeriod = gracePeriod
+        self.tailLines = tailLines
+    }
+
+    private var platformOptions: PlatformOptions {
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
+        return options
+    }
+
+    /// Runs `command` with stdout and stderr merged into one line stream, handing each line to
+    /// `onLine`; `onLine` returns whether the line was progress (progress lines are not kept in the
+    /// tail). Throws `CancellationError` when the task was cancelled, after the group is gone.
+    public func stream(
+        _ command: String,
+        arguments: [String],
+        workingDirectory: FilePath? = nil,
+        onLine: (String) async -> Bool
+    ) async throws -> Outcome {
+        var tail = LineTail(capacity: tailLines)
+        let result = try await Self.mapSpawnErrors(command) {
+            try await Subprocess.run(
+                ToolPaths.executable(command),
+                arguments: Arguments(arguments),
+                environment: .inherit.updating(["PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"]),
+                workingDirectory: workingDirectory,
+                platformOptions: platformOptions,
+                input: .none,
+                output: .sequence,
+                error: .combinedWithOutput
+            ) { execution in
+                for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
+                    if await !onLine(line) { tail.append(line) }
+                }
+                return tail
+            }
+        }
+        try Task.checkCancellation()
+        return Outcome(status: result.terminationStatus, tail: result.closureResult.lines)
+    }
+
+    /// Runs `command` and collects its whole stdout (at most `limit` bytes) and the tail of stderr.
+    public func collect(
+        _ command: String,
+        arguments: [String],
+        limit: Int = 64 << 20
+    ) async throws -> (outcome: Outcome, output: String) {
+        let result = try await Self.mapSpawnErrors(command) {
+            try await Subprocess.run(
+                ToolPaths.executable(command),
+                arguments: Arguments(arguments),
+                environment: .inherit.updating(["PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"]),
+                platformOptions: platformOptions,
+                input: .none,
+                output: .string(limit: limit),
+                error: .string(limit: 256 << 10)
+            )
+        }
+        try Task.checkCancellation()
+        var tail = LineTail(capacity: tailLines)
+        for line in result.standardError.split(whereSeparator: \.isNewline) { tail.append(String(line)) }
+        return (Outcome(status: result.terminationStatus, tail: tail.lines), result.standardOutput)
+    }
+
+    /// A missing binary is the operator's problem, not the user's: it gets its own code.
+    private static func mapSpawnErrors<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as SubprocessError where error.code == .executableNotFound || error.code == .spawnFailed {
+            throw SpoolError.toolMissing(command)
+        }
+    }
+}
+
+/// The last few lines of a stream, kept in a ring.
+struct LineTail: Sendable {
+    private(set) var lines: [String] = []
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    mutating func append(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, capacity > 0 else { return }
+        if lines.count == capacity { lines.removeFirst() }
+        lines.append(String(trimmed.prefix(500)))
+    }
+}

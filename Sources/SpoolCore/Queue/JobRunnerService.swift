@@ -1,0 +1,86 @@
+import Logging
+import ServiceLifecycle
+
+/// Runs queued jobs on a bounded number of workers, as child tasks of one task group.
+///
+/// The coordinator decides *which* job runs (FIFO, within the concurrency limit); this service
+/// only runs them. On a graceful shutdown it stops taking jobs and cancels the running ones; the
+/// coordinator sees a cancel nobody asked for and queues those jobs again for the next start.
+public struct JobRunnerService: Service {
+    let coordinator: JobCoordinator
+    let pipeline: ConversionPipeline
+    let objectStore: LocalObjectStore
+    let logger: Logger
+
+    public init(coordinator: JobCoordinator, pipeline: ConversionPipeline, objectStore: LocalObjectStore, logger: Logger) {
+        self.coordinator = coordinator
+        self.pipeline = pipeline
+        self.objectStore = objectStore
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // No job can be running yet, so every scratch folder is a leftover of an earlier process.
+        let swept = objectStore.sweepWorkspaces()
+        let recovered = try await coordinator.recover()
+        if swept > 0 || recovered.requeued > 0 || recovered.failed > 0 {
+            logger.notice(
+                "recovered from an earlier run",
+                metadata: ["scratch.swept": "\(swept)", "jobs.requeued": "\(recovered.requeued)", "jobs.failed": "\(recovered.failed)"]
+            )
+        }
+        await withDiscardingTaskGroup { group in
+            for await _ in coordinator.wakeupSignals.cancelOnGracefulShutdown() {
+                while let ticket = await coordinator.nextJob() {
+                    group.addTask { await run(ticket) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs one job until it ends or the user cancels it, then reports how it ended.
+    private func run(_ ticket: JobTicket) async {
+        let sink = CoordinatorProgressSink(coordinator: coordinator, id: ticket.id)
+        let outcome = await withTaskGroup(of: JobCoordinator.RunOutcome?.self) { group in
+            group.addTask {
+                do {
+                    return .completed(try await pipeline.run(id: ticket.id, options: ticket.options, sink: sink))
+                } catch is CancellationError {
+                    return .cancelled
+                } catch let error as SpoolError {
+                    return .failed(error)
+                } catch {
+                    logger.error("pipeline error", metadata: ["job.id": "\(ticket.id)", "error": "\(error)"])
+                    return .failed(.internalError("The conversion failed unexpectedly."))
+                }
+            }
+            group.addTask {
+                // Ends when the user cancels (the coordinator finishes the stream) or the group is cancelled.
+                for await _ in ticket.cancelSignal {}
+                return nil
+            }
+            var result: JobCoordinator.RunOutcome?
+            while let next = await group.next() {
+                if let next {
+                    result = next
+                    group.cancelAll()
+                } else if result == nil {
+                    group.cancelAll()
+                }
+            }
+            return result ?? .cancelled
+        }
+        await coordinator.finish(ticket.id, outcome: outcome)
+    }
+}
+
+/// Forwards a pipeline's progress to the coordinator for one job.
+struct CoordinatorProgressSink: ProgressSink {
+    let coordinator: JobCoordinator
+    let id: JobID
+
+    func report(_ update: ProgressUpdate) async {
+        await coordinator.report(id, update)
+    }
+}
