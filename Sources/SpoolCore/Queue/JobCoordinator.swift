@@ -48,6 +48,8 @@ public actor JobCoordinator {
     var finishedOrder: [JobID] = []
     var subscribers: [JobID: [ObjectIdentifier: any EventSubscriber]] = [:]
     public internal(set) var subscriptionCount = 0
+    /// Jobs that ended, by final status, since this process started (for `/metrics`).
+    public internal(set) var endedTotals: [JobStatus: Int] = [:]
     let wakeups: AsyncStream<Void>
     let wakeupContinuation: AsyncStream<Void>.Continuation
 
@@ -63,7 +65,10 @@ public actor JobCoordinator {
 
     /// Accepts a validated request: the job is stored before anyone hears of it, then queued, and
     /// `subscriber` (the requesting connection) is subscribed before `conversion_started` goes out.
-    public func submit(_ options: ConversionOptions, subscriber: (any EventSubscriber)? = nil) async throws(SpoolError) -> Job {
+    /// `conversion_started` reaches that subscriber echoing `replyID`, as a direct reply should.
+    public func submit(
+        _ options: ConversionOptions, subscriber: (any EventSubscriber)? = nil, replyID: String? = nil
+    ) async throws(SpoolError) -> Job {
         var job = Job(id: .make(), options: options, createdAt: Date())
         job.seq = 1
         job.queuePosition = pending.count + 1
@@ -78,8 +83,12 @@ public actor JobCoordinator {
         jobs[job.id] = job
         histories[job.id] = EventHistory(capacity: settings.historyCapacity)
         pending.append(job.id)
-        if let subscriber { addSubscriber(subscriber, to: job.id) }
         publish(job, kind: .started)
+        if let subscriber {
+            let payload = EventPayload(job: job, kind: .started, at: Date())
+            subscriber.deliver(reply: encoder.frame(type: JobEvent.Kind.started.rawValue, id: replyID, payload: payload))
+            addSubscriber(subscriber, to: job.id)
+        }
         logger.info("job queued", metadata: ["job.id": "\(job.id)", "job.format": "\(options.format.rawValue)", "job.quality": "\(options.quality.text)"])
         wakeupContinuation.yield()
         return job
@@ -168,6 +177,7 @@ public actor JobCoordinator {
         let stored = jobs[id] ?? job
         dropSubscribers(of: id)
         rememberFinished(id)
+        endedTotals[status, default: 0] += 1
         writer.discard(id)
         do {
             try await store.save([stored])

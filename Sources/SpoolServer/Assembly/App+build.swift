@@ -1,0 +1,75 @@
+import Configuration
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import SpoolCore
+import SystemPackage
+
+/// The request context of every HTTP route and of the WebSocket upgrade.
+public typealias AppRequestContext = BasicWebSocketRequestContext
+
+/// Builds the whole server from configuration: stores, coordinator, runner, routes and sockets.
+///
+/// Everything is created here and handed down as typed values; nothing else reads the
+/// environment. The job store is migrated here, before any service starts, because the job runner
+/// reads it (restart recovery) as soon as it runs.
+public func buildApplication(_ configuration: SpoolConfiguration) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "spool")
+    logger.logLevel = configuration.logLevel
+
+    let objectStore = LocalObjectStore(root: FilePath(configuration.storagePath))
+    try objectStore.prepare()
+    let store: any JobStore =
+        configuration.jobStore == "memory"
+        ? InMemoryJobStore()
+        : try SQLiteJobStore(path: FilePath(configuration.storagePath).appending("jobs.sqlite").string)
+    try await store.migrate()
+
+    let writer = JobStateWriter(store: store, logger: logger)
+    let coordinator = JobCoordinator(
+        settings: .init(maxConcurrentJobs: configuration.concurrentJobs), store: store, writer: writer, logger: logger
+    )
+    let pipeline = ConversionPipeline(
+        settings: .init(tools: configuration.tools, progressInterval: configuration.progressInterval, videoPreset: configuration.videoPreset),
+        objectStore: objectStore,
+        logger: logger
+    )
+    let runner = JobRunnerService(coordinator: coordinator, pipeline: pipeline, objectStore: objectStore, logger: logger)
+    let stats = PushStats()
+
+    let router = buildRouter(configuration: configuration, coordinator: coordinator, objectStore: objectStore, stats: stats)
+    let webSocketRouter = Router(context: AppRequestContext.self)
+    let session = PushSession(coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, logger: logger)
+    webSocketRouter.ws("/api/ws") { inbound, outbound, _ in
+        await session.run(inbound: inbound, outbound: outbound)
+    }
+
+    var app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: configuration.pingInterval)))
+        ),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
+        logger: logger
+    )
+    app.addServices(writer, runner)
+    return app
+}
+
+/// Builds the HTTP routes.
+func buildRouter(configuration: SpoolConfiguration, coordinator: JobCoordinator, objectStore: LocalObjectStore, stats: PushStats) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.middlewares.add(LogRequestsMiddleware(.debug))
+    router.middlewares.add(FileMiddleware(configuration.publicPath, searchForIndexHtml: true))
+    StatusController(
+        coordinator: coordinator, stats: stats, objectStore: objectStore, tools: configuration.tools, metrics: SpoolMetrics()
+    ).addRoutes(to: router)
+    router.addRoutes(
+        ConversionsController(coordinator: coordinator, maxBodyBytes: configuration.maxMessageBytes, keepAliveInterval: .seconds(15)).endpoints,
+        atPath: "/api/conversions"
+    )
+    router.addRoutes(FilesController(objectStore: objectStore).endpoints, atPath: "/files")
+    return router
+}
