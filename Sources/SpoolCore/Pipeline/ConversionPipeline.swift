@@ -27,12 +27,14 @@ public struct ConversionPipeline: Sendable {
 
     public let settings: Settings
     public let objectStore: LocalObjectStore
+    public let processRecords: ProcessRecords
     public let runner: ToolRunner
     public let logger: Logger
 
     public init(settings: Settings, objectStore: LocalObjectStore, runner: ToolRunner = ToolRunner(), logger: Logger) {
         self.settings = settings
         self.objectStore = objectStore
+        self.processRecords = objectStore.processRecords
         self.runner = runner
         self.logger = logger
     }
@@ -54,21 +56,24 @@ public struct ConversionPipeline: Sendable {
         } catch {
             throw SpoolError.storageFailed("The server could not create a scratch folder.")
         }
-        defer { objectStore.removeWorkspace(for: id) }
+        defer {
+            objectStore.removeWorkspace(for: id)
+            processRecords.clear(id)
+        }
 
         var meter = ProgressMeter(sink: sink, interval: settings.progressInterval)
         await meter.enter(.metadata, range: PhaseWeights.metadata, message: "Reading the source")
-        let (metadata, infoFile, streamCount) = try await readMetadata(options, workspace: workspace, logger: logger)
+        let (metadata, infoFile, streamCount) = try await readMetadata(options, id: id, workspace: workspace, logger: logger)
         let source = SourceSummary(
             title: metadata.title, durationSeconds: metadata.durationSeconds, thumbnailUrl: metadata.thumbnailURL, extractor: metadata.extractor
         )
 
         await meter.enter(.download, range: PhaseWeights.download(for: options.format), message: "Downloading", source: source)
         let downloaded = try await download(
-            options, infoFile: infoFile, streamCount: streamCount, workspace: workspace, meter: &meter, logger: logger
+            options, id: id, infoFile: infoFile, streamCount: streamCount, workspace: workspace, meter: &meter, logger: logger
         )
 
-        let info = try await probe(downloaded, logger: logger)
+        let info = try await probe(downloaded, id: id, logger: logger)
         let plan = try TranscodePlan.make(for: info, format: options.format, quality: options.quality)
         let duration = info.durationSeconds ?? metadata.durationSeconds
         let transcodeStart = meter.overall
@@ -77,10 +82,12 @@ public struct ConversionPipeline: Sendable {
             message: plan.isRemux ? "Remuxing without re-encoding" : "Converting to \(options.format.rawValue)"
         )
         let output = workspace.appending("output.\(options.format.fileExtension)")
-        try await transcode(downloaded, to: output, plan: plan, title: metadata.title, duration: duration, meter: &meter, logger: logger)
+        try await transcode(
+            downloaded, to: output, id: id, plan: plan, title: metadata.title, duration: duration, meter: &meter, logger: logger
+        )
 
         await meter.enter(.store, range: PhaseWeights.store, message: "Saving the file")
-        let outputInfo = try await probe(output, logger: logger)
+        let outputInfo = try await probe(output, id: id, logger: logger)
         let filename = SafeFilename.make(title: metadata.title, fileExtension: options.format.fileExtension)
         let stored = try objectStore.store(output, for: id, as: filename)
         let size = (try? FileManager.default.attributesOfItem(atPath: stored.string)[.size] as? NSNumber)?.int64Value
@@ -106,14 +113,14 @@ public struct ConversionPipeline: Sendable {
     /// `yt-dlp -J` with the format choice applied: what the source is and which streams will be
     /// fetched. The JSON is kept so the download need not extract again.
     private func readMetadata(
-        _ options: ConversionOptions, workspace: FilePath, logger: Logger
+        _ options: ConversionOptions, id: JobID, workspace: FilePath, logger: Logger
     ) async throws -> (SourceMetadata, FilePath, streamCount: Int) {
         let arguments = [
             "-J", "--no-playlist", "--no-warnings", "--no-colors", "--no-cache-dir",
             "--socket-timeout", String(settings.socketTimeoutSeconds),
             "-f", FormatSelector.expression(for: options.format, quality: options.quality), "--", options.url,
         ]
-        let (outcome, json) = try await runner.collect(settings.tools.ytDlp, arguments: arguments)
+        let (outcome, json) = try await runner.collect(settings.tools.ytDlp, arguments: arguments, onSpawn: recorder(for: id))
         guard outcome.succeeded else {
             logger.warning("yt-dlp metadata failed", metadata: ["tool.status": "\(outcome.status)", "tool.tail": "\(outcome.tail)"])
             throw ToolErrorClassifier.ytDlpFailure(outcome.tail, step: .metadata)
@@ -143,7 +150,7 @@ public struct ConversionPipeline: Sendable {
 
     /// yt-dlp download with machine-readable progress lines; returns the downloaded file.
     private func download(
-        _ options: ConversionOptions, infoFile: FilePath, streamCount: Int, workspace: FilePath, meter: inout ProgressMeter,
+        _ options: ConversionOptions, id: JobID, infoFile: FilePath, streamCount: Int, workspace: FilePath, meter: inout ProgressMeter,
         logger: Logger
     ) async throws -> FilePath {
         var arguments = [
@@ -155,7 +162,9 @@ public struct ConversionPipeline: Sendable {
         ]
         if settings.tools.ffmpeg.contains("/") { arguments += ["--ffmpeg-location", settings.tools.ffmpeg] }
         var tracker = DownloadTracker(expectedStreams: streamCount)
-        let outcome = try await runner.stream(settings.tools.ytDlp, arguments: arguments, workingDirectory: workspace) { line in
+        let outcome = try await runner.stream(
+            settings.tools.ytDlp, arguments: arguments, workingDirectory: workspace, onSpawn: recorder(for: id)
+        ) { line in
             guard let progress = YtDlpProgressParser.parse(line: line) else { return false }
             let fraction = tracker.fraction(after: progress)
             await meter.advance(
@@ -180,9 +189,9 @@ public struct ConversionPipeline: Sendable {
     }
 
     /// ffprobe: the facts that decide the transcode and describe the result.
-    private func probe(_ file: FilePath, logger: Logger) async throws -> MediaInfo {
+    private func probe(_ file: FilePath, id: JobID, logger: Logger) async throws -> MediaInfo {
         let arguments = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "file:" + file.string]
-        let (outcome, json) = try await runner.collect(settings.tools.ffprobe, arguments: arguments, limit: 8 << 20)
+        let (outcome, json) = try await runner.collect(settings.tools.ffprobe, arguments: arguments, limit: 8 << 20, onSpawn: recorder(for: id))
         guard outcome.succeeded, let info = try? MediaInfo.parse(ffprobeJSON: Data(json.utf8)), info.hasAudio || info.hasVideo else {
             logger.warning("ffprobe found no media", metadata: ["tool.status": "\(outcome.status)", "tool.tail": "\(outcome.tail)"])
             throw SpoolError.notMedia("The URL did not lead to audio or video that can be converted.")
@@ -192,13 +201,13 @@ public struct ConversionPipeline: Sendable {
 
     /// ffmpeg with `-progress pipe:1`; progress is `out_time` against the source duration.
     private func transcode(
-        _ input: FilePath, to output: FilePath, plan: TranscodePlan, title: String, duration: Double?, meter: inout ProgressMeter,
+        _ input: FilePath, to output: FilePath, id: JobID, plan: TranscodePlan, title: String, duration: Double?, meter: inout ProgressMeter,
         logger: Logger
     ) async throws {
         let arguments = plan.ffmpegArguments(input: input.string, output: output.string, title: title, videoPreset: settings.videoPreset)
         var parser = FFmpegProgressParser()
         let verb = plan.isRemux ? "Remuxing" : "Converting"
-        let outcome = try await runner.stream(settings.tools.ffmpeg, arguments: arguments) { line in
+        let outcome = try await runner.stream(settings.tools.ffmpeg, arguments: arguments, onSpawn: recorder(for: id)) { line in
             guard line.contains("=") else { return false }
             guard let block = parser.consume(line: line) else { return Self.isProgressKey(line) }
             let fraction: Double? =
@@ -219,6 +228,11 @@ public struct ConversionPipeline: Sendable {
             logger.warning("ffmpeg failed", metadata: ["tool.status": "\(outcome.status)", "tool.tail": "\(outcome.tail)"])
             throw ToolErrorClassifier.ffmpegFailure(outcome.tail)
         }
+    }
+
+    /// Records each tool's process group so a restarted server can end what a killed one left.
+    private func recorder(for id: JobID) -> (Int32) -> Void {
+        { pid in processRecords.record(pid: pid, for: id) }
     }
 
     private static let progressKeys: Set<Substring> = [

@@ -42,6 +42,7 @@ public struct ToolRunner: Sendable {
         _ command: String,
         arguments: [String],
         workingDirectory: FilePath? = nil,
+        onSpawn: (Int32) -> Void = { _ in },
         onLine: (String) async -> Bool
     ) async throws -> Outcome {
         var tail = LineTail(capacity: tailLines)
@@ -56,6 +57,7 @@ public struct ToolRunner: Sendable {
                 output: .sequence,
                 error: .combinedWithOutput
             ) { execution in
+                onSpawn(execution.processIdentifier.value)
                 for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
                     if await !onLine(line) { tail.append(line) }
                 }
@@ -70,7 +72,8 @@ public struct ToolRunner: Sendable {
     public func collect(
         _ command: String,
         arguments: [String],
-        limit: Int = 64 << 20
+        limit: Int = 64 << 20,
+        onSpawn: (Int32) -> Void = { _ in }
     ) async throws -> (outcome: Outcome, output: String) {
         let result = try await Self.mapSpawnErrors(command) {
             try await Subprocess.run(
@@ -81,7 +84,9 @@ public struct ToolRunner: Sendable {
                 input: .none,
                 output: .string(limit: limit),
                 error: .string(limit: 256 << 10)
-            )
+            ) { execution in
+                onSpawn(execution.processIdentifier.value)
+            }
         }
         try Task.checkCancellation()
         var tail = LineTail(capacity: tailLines)

@@ -50,19 +50,23 @@ extension JobCoordinator {
         job.message = "Interrupted by a server restart; will run again"
         jobs[id] = job
         publish(job, kind: .progress)
-        writer.discard(id)
-        try? await store.save([jobs[id] ?? job])
+        await persistNow(jobs[id] ?? job)
     }
 
     /// Picks up the jobs a previous run of the server left queued or running: queued ones keep
     /// their place, running ones run again (up to `maxAttempts`, after which they fail as
     /// `INTERRUPTED`, retryable, so one poisonous job cannot crash-loop the server).
+    ///
+    /// Progress states are written in batches, so the stored `seq` may trail the last one a client
+    /// saw before a crash. The numbering therefore jumps ahead by ``Settings/seqGapAfterRestart``:
+    /// a number is never used twice, and a client that resumes gets a `resync` snapshot.
     public func recover() async throws -> (requeued: Int, failed: Int) {
         let leftovers = try await store.jobs(withStatus: [.queued, .running])
         var requeued = 0
         var failed = 0
         for var job in leftovers where jobs[job.id] == nil {
             histories[job.id] = EventHistory(capacity: settings.historyCapacity)
+            job.seq += settings.seqGapAfterRestart
             if job.status == .running && job.attempts >= settings.maxAttempts {
                 jobs[job.id] = job
                 _ = await end(job.id, status: .failed, step: .failed, message: SpoolError.interrupted().message, error: .interrupted())

@@ -17,6 +17,9 @@ public actor JobCoordinator {
         public var finishedCacheSize: Int
         /// A job interrupted by restarts this many times fails instead of running again.
         public var maxAttempts: Int
+        /// How far a recovered job's `seq` jumps: more than the events that can happen between two
+        /// background writes (about ten a second per job, written every half second).
+        public var seqGapAfterRestart: Int = 1000
 
         public init(maxConcurrentJobs: Int = ProcessInfo.processInfo.activeProcessorCount, historyCapacity: Int = 128, finishedCacheSize: Int = 256, maxAttempts: Int = 3) {
             self.maxConcurrentJobs = max(1, maxConcurrentJobs)
@@ -178,15 +181,24 @@ public actor JobCoordinator {
         dropSubscribers(of: id)
         rememberFinished(id)
         endedTotals[status, default: 0] += 1
-        writer.discard(id)
-        do {
-            try await store.save([stored])
-        } catch {
-            logger.error("saving a finished job failed; will retry", metadata: ["job.id": "\(id)", "error": "\(error)"])
-            writer.enqueue(stored)
-        }
+        await persistNow(stored)
         logger.info("job ended", metadata: ["job.id": "\(id)", "job.status": "\(status.rawValue)"])
         return stored
+    }
+
+    /// Writes a state that must not be lost (a terminal one, a re-queue) and waits for it. If the
+    /// write fails or this task is being cancelled (a shutdown), the state goes to the background
+    /// writer, which is shut down after the job runner and flushes on its way out.
+    func persistNow(_ job: Job) async {
+        writer.discard(job.id)
+        do {
+            try await store.save([job])
+        } catch {
+            if !(error is CancellationError) {
+                logger.error("saving a job failed; will retry", metadata: ["job.id": "\(job.id)", "error": "\(error)"])
+            }
+            writer.enqueue(job)
+        }
     }
 
     /// Gives the job its next `seq`, encodes the event once, records and delivers it.

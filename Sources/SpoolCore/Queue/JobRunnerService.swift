@@ -20,13 +20,18 @@ public struct JobRunnerService: Service {
     }
 
     public func run() async throws {
-        // No job can be running yet, so every scratch folder is a leftover of an earlier process.
+        // No job can be running yet, so every recorded tool and every scratch folder is a leftover
+        // of an earlier process: end the tools first, so nothing writes into a folder being swept.
+        let ended = objectStore.processRecords.endLeftovers(scratchFolder: objectStore.scratchFolder, logger: logger)
         let swept = objectStore.sweepWorkspaces()
         let recovered = try await coordinator.recover()
-        if swept > 0 || recovered.requeued > 0 || recovered.failed > 0 {
+        if ended > 0 || swept > 0 || recovered.requeued > 0 || recovered.failed > 0 {
             logger.notice(
                 "recovered from an earlier run",
-                metadata: ["scratch.swept": "\(swept)", "jobs.requeued": "\(recovered.requeued)", "jobs.failed": "\(recovered.failed)"]
+                metadata: [
+                    "tools.ended": "\(ended)", "scratch.swept": "\(swept)", "jobs.requeued": "\(recovered.requeued)",
+                    "jobs.failed": "\(recovered.failed)",
+                ]
             )
         }
         await withDiscardingTaskGroup { group in

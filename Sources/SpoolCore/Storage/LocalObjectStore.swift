@@ -16,12 +16,16 @@ import Darwin
 public struct LocalObjectStore: Sendable {
     public let root: FilePath
 
+    /// A relative `root` is resolved against the working directory now, so that every path handed
+    /// to a tool is absolute and names this server's storage only.
     public init(root: FilePath) {
-        self.root = root
+        self.root = root.isAbsolute ? root.lexicallyNormalized() : FilePath(FileManager.default.currentDirectoryPath).pushing(root).lexicallyNormalized()
     }
 
     public var filesFolder: FilePath { root.appending("files") }
     public var scratchFolder: FilePath { root.appending("tmp") }
+    /// Where running jobs' process groups are recorded (see ``ProcessRecords``).
+    public var processRecords: ProcessRecords { ProcessRecords(folder: root.appending("run")) }
 
     /// Creates the folders the store needs.
     public func prepare() throws {

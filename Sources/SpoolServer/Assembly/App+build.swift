@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Hummingbird
+import HummingbirdWSCompression
 import HummingbirdWebSocket
 import Logging
 import SpoolCore
@@ -40,7 +41,9 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
 
     let router = buildRouter(configuration: configuration, coordinator: coordinator, objectStore: objectStore, stats: stats)
     let webSocketRouter = Router(context: AppRequestContext.self)
-    let session = PushSession(coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, logger: logger)
+    let session = PushSession(
+        coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, stallLimit: configuration.stallLimit, logger: logger
+    )
     webSocketRouter.ws("/api/ws") { inbound, outbound, _ in
         await session.run(inbound: inbound, outbound: outbound)
     }
@@ -49,7 +52,15 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
-            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: configuration.pingInterval)))
+            configuration: .init(
+                ws: .init(
+                    maxFrameSize: 1 << 20,
+                    // Offered by browsers; without context takeover no compressor state outlives a message,
+                    // which keeps idle connections small. Progress frames are a few hundred bytes.
+                    extensions: [.perMessageDeflate(noContextTakeover: true, maxDecompressedFrameSize: 1 << 20, minFrameSizeToCompress: 256)],
+                    autoPing: .enabled(timePeriod: configuration.pingInterval)
+                )
+            )
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
         logger: logger

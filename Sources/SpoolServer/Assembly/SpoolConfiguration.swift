@@ -22,6 +22,8 @@ public struct SpoolConfiguration: Sendable {
     public var videoPreset = "veryfast"
     /// WebSocket ping period; a peer that stops answering is closed.
     public var pingInterval: Duration = .seconds(30)
+    /// A WebSocket client whose oldest unsent frame waits this long is closed (code 1008); it resumes with `after`.
+    public var stallLimit: Duration = .seconds(30)
     /// Largest client message accepted, in bytes.
     public var maxMessageBytes = 16 * 1024
     public var logLevel: Logger.Level = .info
@@ -44,6 +46,7 @@ public struct SpoolConfiguration: Sendable {
         progressInterval = .milliseconds(max(10, reader.int(forKey: "progress.interval.ms", default: 100)))
         videoPreset = reader.string(forKey: "transcode.preset", default: videoPreset)
         pingInterval = .seconds(max(1, reader.int(forKey: "ws.ping.seconds", default: 30)))
+        stallLimit = .seconds(max(1, reader.int(forKey: "ws.stall.seconds", default: 30)))
         maxMessageBytes = max(1024, reader.int(forKey: "ws.max.message.bytes", default: maxMessageBytes))
         logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info")) ?? .info
     }

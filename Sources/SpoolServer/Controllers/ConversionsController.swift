@@ -99,7 +99,7 @@ struct ConversionsController<Context: RequestContext> {
                         }
                     }
                     var writer = writer
-                    for await item in queue.items {
+                    while let item = await queue.next() {
                         let text = SSEFormat.format(item, snapshotSeq: snapshotSeq)
                         do {
                             try await writer.write(ByteBuffer(string: text))

@@ -36,6 +36,7 @@ struct StatusController<Context: RequestContext> {
                 messagesSent: stats.messagesSent,
                 messagesReceived: stats.messagesReceived,
                 connectionsOpened: stats.connectionsOpened,
+                connectionsStalled: stats.connectionsStalled,
                 uptimeSeconds: (stats.uptimeSeconds * 10).rounded() / 10,
                 queuedJobs: counts.queued,
                 runningJobs: counts.running
@@ -68,6 +69,7 @@ struct PushInfo: Encodable {
     let messagesSent: Int
     let messagesReceived: Int
     let connectionsOpened: Int
+    let connectionsStalled: Int
     let uptimeSeconds: Double
     let queuedJobs: Int
     let runningJobs: Int

@@ -1,11 +1,16 @@
 import SpoolCore
 import Synchronization
 
-/// One connection's outgoing frames, in order: job events and direct replies alike.
+/// One connection's outgoing frames, in order, with a bound: job events and direct replies alike.
 ///
-/// It is the connection's ``EventSubscriber``: the coordinator drops frames in without waiting,
-/// and the connection's single writer task takes them out. It also remembers which jobs the
-/// connection follows, so they can all be released when it goes away.
+/// It is the connection's ``EventSubscriber``: the coordinator drops frames in without ever
+/// waiting, so one slow client cannot delay anyone else. A client that falls behind does not make
+/// the queue grow with every progress tick: once more than `coalesceAbove` frames wait, an unsent
+/// `progress_update` of a job is replaced by the newer one (latest wins; the client sees a higher
+/// `seq`, and progress is state, so nothing of value is lost). A client that keeps up never has
+/// anything replaced, so its stream stays gap-free. Terminal events and replies are never dropped or replaced. Should the queue
+/// still pass `capacity`, or its oldest frame wait longer than the connection's stall limit, the
+/// connection reports itself stuck and is closed; the client resumes with `subscribe_job {after}`.
 final class FrameQueue: EventSubscriber {
     /// What the writer gets.
     enum Item: Sendable {
@@ -20,36 +25,135 @@ final class FrameQueue: EventSubscriber {
         }
     }
 
-    let items: AsyncStream<Item>
-    private let continuation: AsyncStream<Item>.Continuation
-    private let followed = Mutex<Set<JobID>>([])
+    private struct Entry {
+        var item: Item
+        let enqueuedAt: ContinuousClock.Instant
+    }
 
-    init() {
-        (items, continuation) = AsyncStream.makeStream(of: Item.self)
+    private struct State {
+        var entries: [Entry] = []
+        /// Index in `entries` of the first unsent entry (entries before it are compacted away lazily).
+        var head = 0
+        /// Absolute position (`removed + index`) of each job's unsent progress event.
+        var pendingProgress: [JobID: Int] = [:]
+        var removed = 0
+        var waiter: CheckedContinuation<Item?, Never>?
+        var finished = false
+        var overflowed = false
+        var coalesced = 0
+        var followed: Set<JobID> = []
+
+        var count: Int { entries.count - head }
+
+        mutating func pop() -> Item? {
+            guard head < entries.count else { return nil }
+            let entry = entries[head]
+            if case .event(let event) = entry.item, event.kind == .progress, pendingProgress[event.jobId] == removed + head {
+                pendingProgress[event.jobId] = nil
+            }
+            head += 1
+            if head == entries.count {
+                removed += entries.count
+                entries.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= entries.count {
+                removed += head
+                entries.removeFirst(head)
+                head = 0
+            }
+            return entry.item
+        }
+    }
+
+    let capacity: Int
+    let coalesceAbove: Int
+    private let state = Mutex(State())
+    private let clock = ContinuousClock()
+
+    init(capacity: Int = 1024, coalesceAbove: Int = 32) {
+        self.capacity = capacity
+        self.coalesceAbove = coalesceAbove
     }
 
     func deliver(_ event: JobEvent) {
-        continuation.yield(.event(event))
+        enqueue(.event(event), coalescing: event.kind == .progress ? event.jobId : nil)
     }
 
     func deliver(reply frame: String) {
-        continuation.yield(.reply(frame))
+        enqueue(.reply(frame), coalescing: nil)
     }
 
-    /// Ends the stream: the writer finishes after what is already queued.
-    func finish() {
-        continuation.finish()
+    private func enqueue(_ item: Item, coalescing job: JobID?) {
+        let now = clock.now
+        let waiter: CheckedContinuation<Item?, Never>? = state.withLock { state in
+            guard !state.finished else { return nil }
+            if let job, state.count >= coalesceAbove, let position = state.pendingProgress[job], position - state.removed >= state.head {
+                state.entries[position - state.removed].item = item
+                state.coalesced += 1
+                return nil
+            }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            if let job { state.pendingProgress[job] = state.removed + state.entries.count }
+            state.entries.append(Entry(item: item, enqueuedAt: now))
+            if state.count > capacity { state.overflowed = true }
+            return nil
+        }
+        waiter?.resume(returning: item)
     }
+
+    /// The next frame to write, waiting for one; nil once the queue is finished (or the task cancelled).
+    func next() async -> Item? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Item?, Never>) in
+                let immediate: Item?? = state.withLock { state in
+                    if let item = state.pop() { return .some(item) }
+                    if state.finished { return .some(nil) }
+                    state.waiter = continuation
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            finish()
+        }
+    }
+
+    /// Ends the queue: the writer gets what is already queued, then nil.
+    func finish() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Whether the client has fallen too far behind: over capacity, or the oldest unsent frame has
+    /// waited longer than `limit`.
+    func isStuck(longerThan limit: Duration) -> Bool {
+        let now = clock.now
+        return state.withLock { state in
+            state.overflowed || (state.head < state.entries.count && now - state.entries[state.head].enqueuedAt > limit)
+        }
+    }
+
+    /// Unsent frames now (for tests and statistics).
+    var pendingCount: Int { state.withLock { $0.count } }
+    /// Progress events replaced by newer ones before they were sent.
+    var coalescedCount: Int { state.withLock { $0.coalesced } }
 
     func follow(_ id: JobID) {
-        _ = followed.withLock { $0.insert(id) }
+        _ = state.withLock { $0.followed.insert(id) }
     }
 
     func unfollow(_ id: JobID) {
-        _ = followed.withLock { $0.remove(id) }
+        _ = state.withLock { $0.followed.remove(id) }
     }
 
     var followedJobs: Set<JobID> {
-        followed.withLock { $0 }
+        state.withLock { $0.followed }
     }
 }

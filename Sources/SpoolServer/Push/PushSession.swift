@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import NIOWebSocket
 import SpoolCore
 
 /// One WebSocket connection speaking Spool's protocol on `/api/ws`.
@@ -13,6 +14,8 @@ struct PushSession {
     let coordinator: JobCoordinator
     let stats: PushStats
     let maxMessageBytes: Int
+    /// A client whose oldest unsent frame waits longer than this is closed (it can resume).
+    let stallLimit: Duration
     let logger: Logger
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
@@ -21,7 +24,7 @@ struct PushSession {
         defer { stats.connectionClosed() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await item in queue.items {
+                while let item = await queue.next() {
                     do {
                         try await outbound.write(.text(item.text))
                         stats.messageSent()
@@ -33,6 +36,18 @@ struct PushSession {
             group.addTask {
                 await read(inbound, replyingTo: queue)
                 queue.finish()
+            }
+            group.addTask {
+                // The watchdog: a client that stopped reading would otherwise hold its frames forever.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: stallLimit / 4)
+                    if queue.isStuck(longerThan: stallLimit) {
+                        logger.notice("closing a stalled WebSocket", metadata: ["queue.pending": "\(queue.pendingCount)"])
+                        stats.connectionStalled()
+                        try? await outbound.close(.policyViolation, reason: "too slow; reconnect and resubscribe with after")
+                        return
+                    }
+                }
             }
             await group.next()
             group.cancelAll()

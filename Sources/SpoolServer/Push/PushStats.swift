@@ -7,6 +7,7 @@ final class PushStats: Sendable {
     private let totalConnections = Atomic<Int>(0)
     private let sentCount = Atomic<Int>(0)
     private let receivedCount = Atomic<Int>(0)
+    private let stalledCount = Atomic<Int>(0)
     let startedAt = Date()
 
     func connectionOpened() {
@@ -22,6 +23,10 @@ final class PushStats: Sendable {
         sentCount.add(1, ordering: .relaxed)
     }
 
+    func connectionStalled() {
+        stalledCount.add(1, ordering: .relaxed)
+    }
+
     func messageReceived() {
         receivedCount.add(1, ordering: .relaxed)
     }
@@ -30,5 +35,6 @@ final class PushStats: Sendable {
     var connectionsOpened: Int { totalConnections.load(ordering: .relaxed) }
     var messagesSent: Int { sentCount.load(ordering: .relaxed) }
     var messagesReceived: Int { receivedCount.load(ordering: .relaxed) }
+    var connectionsStalled: Int { stalledCount.load(ordering: .relaxed) }
     var uptimeSeconds: Double { Date().timeIntervalSince(startedAt) }
 }

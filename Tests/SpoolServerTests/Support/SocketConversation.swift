@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdTesting
 import HummingbirdWSClient
 import HummingbirdWSTesting
+import Logging
 import Synchronization
 
 /// A scripted WebSocket conversation with `/api/ws`: send frames, read frames in order.
@@ -65,13 +66,24 @@ struct SocketConversation {
     }
 }
 
-/// Opens `/api/ws`, runs `script` in it and returns what the script returned.
+/// Opens `/api/ws` of a test client's server, runs `script` in it and returns what the script returned.
 func withSocket<Value: Sendable>(
     _ client: some TestClientProtocol,
     _ script: @Sendable @escaping (inout SocketConversation) async throws -> Value
 ) async throws -> Value {
+    guard let port = client.port else { throw TestFailure("WebSockets need a live server") }
+    return try await withSocket(port: port, script)
+}
+
+/// Opens `ws://127.0.0.1:port/api/ws`, runs `script` in it and returns what the script returned.
+func withSocket<Value: Sendable>(
+    port: Int,
+    configuration: WebSocketClientConfiguration = .init(),
+    _ script: @Sendable @escaping (inout SocketConversation) async throws -> Value
+) async throws -> Value {
     let result = Mutex<Result<Value, any Error>?>(nil)
-    try await client.ws("/api/ws") { inbound, outbound, _ in
+    try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/ws", configuration: configuration, logger: Logger(label: "test-ws")) {
+        inbound, outbound, _ in
         var conversation = SocketConversation(inbound: inbound, outbound: outbound)
         do {
             let value = try await script(&conversation)
