@@ -12,7 +12,7 @@ public enum SourceURL {
         let url = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !url.hasPrefix("-") else { throw .invalidURL("A URL cannot start with '-'.") }
         guard url.utf8.count <= maxLength else { throw .invalidURL("The URL is longer than \(maxLength) characters.") }
-        guard !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " }) else {
+        guard !url.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.isWhitespace }) else {
             throw .invalidURL("The URL contains spaces or control characters.")
         }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {

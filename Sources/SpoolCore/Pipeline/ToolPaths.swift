@@ -1,3 +1,4 @@
+import Foundation
 import SystemPackage
 import Subprocess
 
@@ -23,8 +24,12 @@ public struct ToolPaths: Sendable, Equatable {
         command.contains("/") ? .path(FilePath(command)) : .name(command)
     }
 
-    /// Whether `command` resolves to an executable file now.
+    /// Whether `command` resolves to an executable file now. A path is checked on disk: the
+    /// subprocess library accepts any path without looking, which would make `/readyz` lie.
     public static func isAvailable(_ command: String) async -> Bool {
-        (try? await executable(command).resolveExecutablePath(in: .inherit)) != nil
+        guard let path = try? await executable(command).resolveExecutablePath(in: .inherit) else { return false }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path.string, isDirectory: &isDirectory) && !isDirectory.boolValue
+            && FileManager.default.isExecutableFile(atPath: path.string)
     }
 }

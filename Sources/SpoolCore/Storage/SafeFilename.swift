@@ -1,8 +1,9 @@
 /// Turns a media title into a filename that is safe on every common file system and in a URL path.
 ///
-/// Letters and digits of any script are kept (people name files in their own language); path
-/// separators, reserved characters, control characters and leading dots are not, and the name is
-/// capped in bytes so it fits any file system's limit with room for the extension.
+/// Letters, digits and combining marks of any script are kept (people name files in their own
+/// language, and marks are part of their letters); path separators, reserved characters, control
+/// characters and leading dots are not, and the name is capped in bytes, never inside a
+/// character, so it fits any file system's limit with room for the extension.
 public enum SafeFilename {
     public static let maxBaseBytes = 120
 
@@ -11,7 +12,10 @@ public enum SafeFilename {
         var lastWasSpace = false
         for scalar in title.unicodeScalars {
             let character: Character
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+            let category = scalar.properties.generalCategory
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+                || category == .nonspacingMark || category == .spacingMark || category == .enclosingMark
+            {
                 character = Character(scalar)
             } else if "-_.,()[]'!&+".unicodeScalars.contains(scalar) {
                 character = Character(scalar)
@@ -21,14 +25,17 @@ public enum SafeFilename {
             if character == " " {
                 if !lastWasSpace && !base.isEmpty { base.append(" ") }
                 lastWasSpace = true
+            } else if character == "." && base.isEmpty {
+                // A leading dot would hide the file; dropped before the cap counts anything.
+                continue
             } else {
-                base.append(character)
+                // Appending scalar by scalar lets a combining mark join the character before it.
+                base.unicodeScalars.append(scalar)
                 lastWasSpace = false
             }
-            if base.utf8.count >= maxBaseBytes { break }
+            if base.utf8.count >= maxBaseBytes + 16 { break }
         }
         while base.utf8.count > maxBaseBytes { base.removeLast() }
-        base = String(base.drop(while: { $0 == "." || $0 == " " }))
         while let last = base.last, last == " " || last == "." { base.removeLast() }
         if base.isEmpty { base = "media" }
         return "\(base).\(fileExtension)"

@@ -38,7 +38,7 @@ struct FilesController<Context: RequestContext> {
             .lastModified: HTTPDate.format(modified),
             .cacheControl: "private, max-age=86400",
         ]
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        if let match = request.headers[.ifNoneMatch], Self.matchesWeakly(match, etag: etag) {
             return Response(status: .notModified, headers: headers)
         }
         var range = ByteRange.resolve(request.headers[.range], size: size)
@@ -61,6 +61,18 @@ struct FilesController<Context: RequestContext> {
         }
     }
 
+
+    /// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+    static func matchesWeakly(_ header: String, etag: String) -> Bool {
+        func opaque(_ tag: Substring) -> Substring {
+            let trimmed = tag.drop(while: { $0 == " " || $0 == "\t" })
+            return trimmed.hasPrefix("W/") ? trimmed.dropFirst(2) : trimmed
+        }
+        return header.split(separator: ",").contains { tag in
+            let value = opaque(tag).trimmingCharacters(in: .whitespaces)
+            return value == "*" || value == etag
+        }
+    }
 
     static func mimeType(for filename: String) -> String {
         switch filename.split(separator: ".").last?.lowercased() {

@@ -22,7 +22,9 @@ struct CancelEndToEndTests {
                     // Wait until the phase is under way with real progress inside it.
                     var seenInPhase = 0
                     while seenInPhase < 3 {
-                        if try await socket.next().step == phase { seenInPhase += 1 }
+                        let frame = try await socket.next()
+                        if frame.isTerminal { throw TestFailure("the job ended before it could be cancelled: \(frame)") }
+                        if frame.step == phase { seenInPhase += 1 }
                     }
                     #expect(processes(mentioning: jobId).isEmpty == false, "no tool process found while \(phase) runs")
                     let cancelledAt = ContinuousClock.now

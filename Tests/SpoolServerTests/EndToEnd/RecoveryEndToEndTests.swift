@@ -26,6 +26,7 @@ struct RecoveryEndToEndTests {
                     var lastSeq = 1
                     while downloads < 3 {
                         let frame = try await socket.next()
+                        if frame.isTerminal { throw TestFailure("the job ended before the server was killed: \(frame)") }
                         lastSeq = frame.seq ?? lastSeq
                         if frame.step == "download" { downloads += 1 }
                     }

@@ -47,7 +47,8 @@ actor TestMedia {
     }
 
     let folder: URL
-    private var ready: Set<Item> = []
+    /// One generation per item, shared by every test that asks while it runs (suites run in parallel).
+    private var generations: [Item: Task<URL, any Error>] = [:]
 
     private init() {
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spool-test-media-\(getpid())")
@@ -55,8 +56,15 @@ actor TestMedia {
 
     /// The path of `item`, generating it on first use.
     func path(_ item: Item) async throws -> URL {
+        if let generation = generations[item] { return try await generation.value }
+        let folder = self.folder
+        let generation = Task { try await Self.generate(item, in: folder) }
+        generations[item] = generation
+        return try await generation.value
+    }
+
+    private static func generate(_ item: Item, in folder: URL) async throws -> URL {
         let url = folder.appendingPathComponent(item.rawValue)
-        if ready.contains(item) { return url }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         switch item {
         case .junk:
@@ -72,7 +80,6 @@ actor TestMedia {
             try? FileManager.default.removeItem(at: url)
             try FileManager.default.moveItem(at: partial, to: url)
         }
-        ready.insert(item)
         return url
     }
 }
