@@ -129,14 +129,14 @@ public actor JobCoordinator {
     /// Applies one progress report. Progress never goes backwards and is only taken while running.
     public func report(_ id: JobID, _ update: ProgressUpdate) {
         guard var job = jobs[id], job.status == .running else { return }
-        let stepChanged = job.step != update.step
         job.step = update.step
         job.progress = min(max(job.progress, update.progress), 99.9)
         job.message = update.message
         if let source = update.source { job.source = source }
         jobs[id] = job
         publish(job, kind: .progress, live: update.live)
-        if stepChanged || update.source != nil { writer.enqueue(jobs[id] ?? job) }
+        // The writer keeps only the newest state per job and writes in batches, so this is cheap.
+        writer.enqueue(jobs[id] ?? job)
     }
 
     /// Ends a run of the pipeline and tells everyone.
