@@ -130,8 +130,10 @@ public actor JobCoordinator {
     public func report(_ id: JobID, _ update: ProgressUpdate) {
         guard var job = jobs[id], job.status == .running else { return }
         job.step = update.step
+        // A re-run after a restart starts its tools from zero while the figure holds at the
+        // earlier run's best; say so, so the bar and the text do not seem to disagree.
+        job.message = job.attempts > 1 && update.progress < job.progress ? "Catching up after a restart · \(update.message)" : update.message
         job.progress = min(max(job.progress, update.progress), 99.9)
-        job.message = update.message
         if let source = update.source { job.source = source }
         jobs[id] = job
         publish(job, kind: .progress, live: update.live)

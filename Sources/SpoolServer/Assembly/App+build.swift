@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdWSCompression
 import HummingbirdWebSocket
 import Logging
@@ -73,6 +74,16 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
 func buildRouter(configuration: SpoolConfiguration, coordinator: JobCoordinator, objectStore: LocalObjectStore, stats: PushStats) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.middlewares.add(LogRequestsMiddleware(.debug))
+    // Other pages may embed Spool (the README's example imports the JS client from here). There is
+    // no credential to protect yet; when auth arrives, this narrows to configured origins.
+    router.middlewares.add(
+        CORSMiddleware(
+            allowOrigin: .all,
+            allowHeaders: [.accept, .contentType, .origin, .range, HTTPField.Name("Last-Event-ID")!],
+            allowMethods: [.get, .post, .delete, .head, .options],
+            exposedHeaders: ["Content-Disposition", "Content-Range", "ETag", "Location"]
+        )
+    )
     router.middlewares.add(FileMiddleware(configuration.publicPath, searchForIndexHtml: true))
     StatusController(
         coordinator: coordinator, stats: stats, objectStore: objectStore, tools: configuration.tools, metrics: SpoolMetrics()
