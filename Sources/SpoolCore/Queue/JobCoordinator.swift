@@ -104,7 +104,8 @@ public actor JobCoordinator {
         if let index = pending.firstIndex(of: id) {
             pending.remove(at: index)
             let ended = await end(id, status: .cancelled, step: .cancelled, message: "Cancelled", error: nil)
-            announceQueuePositions(from: index)
+            // From the front: the queue may have moved while the end was being stored.
+            announceQueuePositions(from: 0)
             return ended
         }
         if let signal = running[id] {
