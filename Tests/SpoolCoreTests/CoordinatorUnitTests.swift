@@ -130,6 +130,32 @@ private struct DecodedFrame: CustomStringConvertible {
         #expect(counts.queued == 2 && counts.running == 1)
     }
 
+    /// A burst of jobs starts together, and those left waiting hear their new place once, not once
+    /// per job started ahead of them.
+    @Test func nextJobsStartsAllThatFitAndAnnouncesPlacesOnce() async throws {
+        let coordinator = makeCoordinator(maxConcurrentJobs: 2)
+        var submitted: [(job: Job, subscriber: RecordingSubscriber)] = []
+        for index in 1...5 {
+            let subscriber = RecordingSubscriber()
+            submitted.append((try await coordinator.submit(Self.options, subscriber: subscriber, replyID: "req-\(index)"), subscriber))
+        }
+
+        let tickets = await coordinator.nextJobs()
+        #expect(tickets.map(\.id) == submitted.prefix(2).map(\.job.id))
+        #expect(await coordinator.nextJobs().isEmpty, "both slots are taken")
+
+        for entry in submitted.prefix(2) {
+            #expect(entry.subscriber.decoded.map(\.status) == ["queued", "running"])
+        }
+        for (index, entry) in submitted.dropFirst(2).enumerated() {
+            let frames = entry.subscriber.decoded
+            #expect(frames.map(\.type) == ["conversion_started", "progress_update"], "one announcement each: \(frames)")
+            #expect(frames.map(\.queuePosition) == [index + 3, index + 1])
+        }
+        let counts = await coordinator.counts
+        #expect(counts.queued == 3 && counts.running == 2)
+    }
+
     @Test func cancellingAQueuedJobRenumbersTheRest() async throws {
         let store = InMemoryJobStore()
         let coordinator = makeCoordinator(maxConcurrentJobs: 1, store: store)

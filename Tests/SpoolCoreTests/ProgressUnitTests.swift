@@ -77,6 +77,16 @@ import Testing
         #expect(tracker.message(for: DownloadProgress(downloadedBytes: 10, totalBytes: 100, totalIsEstimate: true)).contains(" of about "))
         #expect(!tracker.message(for: DownloadProgress(downloadedBytes: 10)).contains(" of "))
         #expect(tracker.message(for: DownloadProgress(downloadedBytes: 10, isFinished: true)).hasPrefix("Downloaded "))
+        #expect(tracker.message(for: DownloadProgress(downloadedBytes: 1_250_000, totalBytes: 18_240_000)) == "Downloading: 1.3 MB of 18.2 MB")
+    }
+
+    @Test(arguments: [
+        (Int64(0), "0 bytes"), (1, "1 byte"), (999, "999 bytes"), (1000, "1 KB"), (167_400, "167 KB"), (999_499, "999 KB"),
+        (999_500, "1000 KB"), (1_000_000, "1 MB"), (18_240_000, "18.2 MB"), (18_960_000, "19 MB"), (1_234_000_000, "1.23 GB"),
+        (1_050_000_000, "1.05 GB"), (3_000_000_000_000, "3 TB"), (-5, "0 bytes"),
+    ])
+    func byteCounts(bytes: Int64, text: String) {
+        #expect(ByteCountText.format(bytes) == text)
     }
 }
 

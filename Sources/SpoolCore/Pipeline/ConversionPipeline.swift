@@ -212,16 +212,12 @@ public struct ConversionPipeline: Sendable {
             guard let block = parser.consume(line: line) else { return Self.isProgressKey(line) }
             let fraction: Double? =
                 if block.isEnd { 1 } else if let time = block.outTimeSeconds, let duration, duration > 0 { time / duration } else { nil }
-            let speed = block.speed.map { String(format: " at %.1f×", $0) } ?? ""
-            let message =
-                if let time = block.outTimeSeconds, let duration, duration > 0 {
-                    "\(verb): \(Self.clock(time)) of \(Self.clock(duration))\(speed)"
-                } else {
-                    "\(verb)\(block.outTimeSeconds.map { ": \(Self.clock($0)) done" } ?? "")\(speed)"
-                }
             var eta: Double?
             if let time = block.outTimeSeconds, let duration, let rate = block.speed, rate > 0, time < duration { eta = (duration - time) / rate }
-            await meter.advance(fraction: fraction, message: message, live: LiveProgress(etaSeconds: eta), force: block.isEnd)
+            await meter.advance(
+                fraction: fraction, message: Self.transcodeMessage(verb: verb, block: block, duration: duration), live: LiveProgress(etaSeconds: eta),
+                force: block.isEnd
+            )
             return true
         }
         guard outcome.succeeded else {
@@ -243,6 +239,15 @@ public struct ConversionPipeline: Sendable {
     private static func isProgressKey(_ line: String) -> Bool {
         guard let key = line.split(separator: "=", maxSplits: 1).first else { return false }
         return progressKeys.contains(key) || key.hasPrefix("stream_")
+    }
+
+    /// "Converting: 1:05 of 5:00 at 3.2×", or less when ffmpeg has not said how far it is.
+    static func transcodeMessage(verb: String, block: TranscodeProgress, duration: Double?) -> String {
+        let speed = block.speed.map { String(format: " at %.1f×", $0) } ?? ""
+        if let time = block.outTimeSeconds, let duration, duration > 0 {
+            return "\(verb): \(clock(time)) of \(clock(duration))\(speed)"
+        }
+        return "\(verb)\(block.outTimeSeconds.map { ": \(clock($0)) done" } ?? "")\(speed)"
     }
 
     static func clock(_ seconds: Double) -> String {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Follows yt-dlp across the streams of one download (video then audio, each counted from zero)
 /// and turns its reports into one fraction and a human message.
 ///
@@ -34,10 +32,10 @@ struct DownloadTracker {
     }
 
     func message(for progress: DownloadProgress) -> String {
-        let done = ByteCountFormatter.string(fromByteCount: progress.downloadedBytes, countStyle: .file)
+        let done = ByteCountText.format(progress.downloadedBytes)
         if progress.isFinished { return "Downloaded \(done)" }
         guard let total = progress.totalBytes, total > 0 else { return "Downloading: \(done)" }
-        let of = ByteCountFormatter.string(fromByteCount: total, countStyle: .file)
+        let of = ByteCountText.format(total)
         return "Downloading: \(done) of \(progress.totalIsEstimate ? "about " : "")\(of)"
     }
 }

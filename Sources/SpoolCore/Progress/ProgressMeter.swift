@@ -28,7 +28,11 @@ struct ProgressMeter {
     }
 
     /// Reports progress inside the current phase; `fraction` nil means "still working, amount unknown".
-    mutating func advance(fraction: Double?, message: String, live: LiveProgress = LiveProgress(), force: Bool = false) async {
+    /// The message is only built for the reports that are sent: tools print far more lines than
+    /// the pacing lets through.
+    mutating func advance(
+        fraction: Double?, message: @autoclosure () -> String, live: LiveProgress = LiveProgress(), force: Bool = false
+    ) async {
         if let fraction {
             let clamped = min(max(fraction, 0), 1)
             overall = max(overall, range.lowerBound + (range.upperBound - range.lowerBound) * clamped)
@@ -36,7 +40,7 @@ struct ProgressMeter {
         let now = clock.now
         if !force, let lastSent, now - lastSent < interval { return }
         lastSent = now
-        await sink.report(ProgressUpdate(step: step, progress: overall, message: message, live: live))
+        await sink.report(ProgressUpdate(step: step, progress: overall, message: message(), live: live))
     }
 }
 

@@ -36,7 +36,7 @@ public struct JobRunnerService: Service {
         }
         await withDiscardingTaskGroup { group in
             for await _ in coordinator.wakeupSignals.cancelOnGracefulShutdown() {
-                while let ticket = await coordinator.nextJob() {
+                for ticket in await coordinator.nextJobs() {
                     group.addTask { await run(ticket) }
                 }
             }
