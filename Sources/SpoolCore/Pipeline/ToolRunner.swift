@@ -58,10 +58,14 @@ public struct ToolRunner: Sendable {
                 error: .combinedWithOutput
             ) { execution in
                 onSpawn(execution.processIdentifier.value)
-                for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
-                    if await !onLine(line) { tail.append(line) }
+                // The lines are read and handled on the shared pool again; only the start (and
+                // swift-subprocess's own bookkeeping) stays on the spawn queue.
+                return try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
+                        if await !onLine(line) { tail.append(line) }
+                    }
+                    return tail
                 }
-                return tail
             }
         }
         try Task.checkCancellation()
@@ -94,10 +98,12 @@ public struct ToolRunner: Sendable {
         return (Outcome(status: result.terminationStatus, tail: tail.lines), result.standardOutput)
     }
 
-    /// A missing binary is the operator's problem, not the user's: it gets its own code.
-    private static func mapSpawnErrors<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body` (a `Subprocess.run`) on the ``SpawnExecutor``, so the blocking start of the
+    /// process never holds a cooperative thread. A missing binary is the operator's problem, not
+    /// the user's: it gets its own code.
+    private static func mapSpawnErrors<T: Sendable>(_ command: String, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await withTaskExecutorPreference(SpawnExecutor.shared) { try await body() }
         } catch let error as SubprocessError where error.code == .executableNotFound || error.code == .spawnFailed {
             throw SpoolError.toolMissing(command)
         }

@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where tools are started and looked after: one thread of its own, off Swift's cooperative pool,
+/// running at a lower CPU priority that every tool it starts inherits.
+///
+/// Starting a process is expensive and blocks its thread: swift-subprocess clones the whole server
+/// process (page tables and descriptor table, under a process-wide lock), the child closes every
+/// inherited descriptor, and the parent waits on a pipe until the child has called `exec`. With a
+/// thousand jobs moving from download to transcode together (BENCHMARKS.md), those starts and the
+/// tools' own start-up took both cores, and the pushes of every other job waited ~200–400 ms.
+///
+/// So the starts run here, and at `niceness` 10: the kernel gives the clone, the child's set-up
+/// and then the tool itself (Linux children inherit the nice value of the thread that forked
+/// them) the CPU only when the server's own threads do not want it. A push server's pushes and
+/// pages stay quick while conversions take whatever is left, which on an idle machine is all of it.
+final class SpawnExecutor: TaskExecutor {
+    static let shared = SpawnExecutor(niceness: 10)
+
+    private let jobs = Mutex<[UnownedJob]>([])
+    private let available = DispatchSemaphore(value: 0)
+    private let niceness: Int32
+
+    private init(niceness: Int32) {
+        self.niceness = niceness
+        let thread = Thread { [self] in runJobs() }
+        thread.name = "spool-tool-spawn"
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        jobs.withLock { $0.append(job) }
+        available.signal()
+    }
+
+    private func runJobs() -> Never {
+        #if canImport(Glibc)
+        // Linux keeps a nice value per thread, and PRIO_PROCESS with 0 means the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        #endif
+        let executor = asUnownedTaskExecutor()
+        while true {
+            available.wait()
+            let job = jobs.withLock { $0.removeFirst() }
+            job.runSynchronously(on: executor)
+        }
+    }
+}
