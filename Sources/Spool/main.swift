@@ -4,6 +4,7 @@ import SpoolServer
 
 /// Spool: reads configuration from the command line and the environment, builds the server, runs it
 /// until SIGINT/SIGTERM (then shuts down gracefully: running jobs are queued again for next time).
+OpenFileBudget.raiseSoftLimit()
 let reader = ConfigReader(providers: [
     CommandLineArgumentsProvider(),
     EnvironmentVariablesProvider(),

@@ -2,14 +2,28 @@ import Configuration
 import Foundation
 import Hummingbird
 import HTTPTypes
+import HummingbirdCore
 import HummingbirdWSCompression
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import SpoolCore
 import SystemPackage
 
-/// The request context of every HTTP route and of the WebSocket upgrade.
-public typealias AppRequestContext = BasicWebSocketRequestContext
+/// The request context of every HTTP route and of the WebSocket upgrade: Hummingbird's
+/// `BasicWebSocketRequestContext` plus the connection's channel, which the push socket writes to
+/// directly (several frames per flush) when the client did not negotiate compression.
+public struct AppRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+        self.channel = source.channel
+    }
+}
 
 /// Builds the whole server from configuration: stores, coordinator, runner, routes and sockets.
 ///
@@ -45,10 +59,17 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     let session = PushSession(
         coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, stallLimit: configuration.stallLimit, logger: logger
     )
-    webSocketRouter.ws("/api/ws") { inbound, outbound, _ in
-        await session.run(inbound: inbound, outbound: outbound)
+    webSocketRouter.ws("/api/ws") { inbound, outbound, context in
+        // permessage-deflate is applied by Hummingbird's writer, so a client that offered it keeps
+        // that writer; any other client gets batched writes on the channel.
+        let offeredCompression = context.request.headers[values: .secWebSocketExtensions].contains { $0.contains("permessage-deflate") }
+        await session.run(inbound: inbound, outbound: outbound, channel: offeredCompression ? nil : context.requestContext.channel)
     }
 
+    let connectionLimit =
+        configuration.maxConnections
+        ?? OpenFileBudget.connectionLimit(openFiles: OpenFileBudget.softLimit(), concurrentJobs: configuration.concurrentJobs)
+    logger.info("connection limit", metadata: ["http.max_connections": "\(connectionLimit)"])
     var app = Application(
         router: router,
         server: .http1WebSocketUpgrade(
@@ -63,7 +84,10 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
                 )
             )
         ),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Spool"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "Spool",
+            availableConnectionsDelegate: MaximumAvailableConnections(connectionLimit, logger: logger)
+        ),
         logger: logger
     )
     app.addServices(writer, runner)

@@ -27,6 +27,9 @@ public struct SpoolConfiguration: Sendable {
     /// Largest client message accepted, in bytes.
     public var maxMessageBytes = 16 * 1024
     public var logLevel: Logger.Level = .info
+    /// Most connections held open at once; nil derives it from the open-file limit
+    /// (``OpenFileBudget/connectionLimit(openFiles:concurrentJobs:)``).
+    public var maxConnections: Int?
 
     public init() {}
 
@@ -49,5 +52,6 @@ public struct SpoolConfiguration: Sendable {
         stallLimit = .seconds(max(1, reader.int(forKey: "ws.stall.seconds", default: 30)))
         maxMessageBytes = max(1024, reader.int(forKey: "ws.max.message.bytes", default: maxMessageBytes))
         logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info")) ?? .info
+        maxConnections = reader.int(forKey: "http.max.connections").map { max(1, $0) }
     }
 }

@@ -42,6 +42,14 @@ final class FrameQueue: EventSubscriber {
         var overflowed = false
         var coalesced = 0
         var followed: Set<JobID> = []
+        /// Set by ``attach(stallLimit:wake:onStall:)``: frames are then pulled by an on-demand writer
+        /// (``popForWriter()``) instead of a task parked in ``next()``.
+        var wake: (@Sendable () -> Void)?
+        var onStall: (@Sendable () -> Void)?
+        var stallLimit: Duration?
+        /// A writer started by `wake` is running and will see every frame appended before it stops.
+        var writing = false
+        var stallReported = false
 
         var count: Int { entries.count - head }
 
@@ -85,23 +93,93 @@ final class FrameQueue: EventSubscriber {
 
     private func enqueue(_ item: Item, coalescing job: JobID?) {
         let now = clock.now
-        let waiter: CheckedContinuation<Item?, Never>? = state.withLock { state in
-            guard !state.finished else { return nil }
+        let capacity = self.capacity
+        let (waiter, wake, stall): (CheckedContinuation<Item?, Never>?, (@Sendable () -> Void)?, (@Sendable () -> Void)?) = state.withLock { state in
+            guard !state.finished else { return (nil, nil, nil) }
             if let job, state.count >= coalesceAbove, let position = state.pendingProgress[job], position - state.removed >= state.head {
                 state.entries[position - state.removed].item = item
                 state.coalesced += 1
-                return nil
+                return (nil, nil, Self.stallCheck(&state, now: now))
             }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                return (waiter, nil, nil)
             }
             if let job { state.pendingProgress[job] = state.removed + state.entries.count }
             state.entries.append(Entry(item: item, enqueuedAt: now))
             if state.count > capacity { state.overflowed = true }
-            return nil
+            var wake: (@Sendable () -> Void)?
+            if let start = state.wake, !state.writing {
+                state.writing = true
+                wake = start
+            }
+            return (nil, wake, Self.stallCheck(&state, now: now))
         }
         waiter?.resume(returning: item)
+        wake?()
+        stall?()
+    }
+
+    /// With a writer attached, the stall check runs whenever a frame is queued (no watchdog task
+    /// per connection): over capacity, or the oldest unsent frame older than the limit. Reported once.
+    private static func stallCheck(_ state: inout State, now: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
+        guard let limit = state.stallLimit, let onStall = state.onStall, !state.stallReported else { return nil }
+        let stuck = state.overflowed || (state.head < state.entries.count && now - state.entries[state.head].enqueuedAt > limit)
+        guard stuck else { return nil }
+        state.stallReported = true
+        return onStall
+    }
+
+    /// Switches the queue to an on-demand writer: `wake` is called (outside the lock) when a frame
+    /// arrives and no writer is running; that writer takes frames with ``popForWriter()`` until it
+    /// gets nil, and the next frame calls `wake` again. An idle connection thus holds no writer
+    /// task at all. `onStall` is called once when the client falls too far behind.
+    func attach(stallLimit: Duration, wake: @escaping @Sendable () -> Void, onStall: @escaping @Sendable () -> Void) {
+        let start: (@Sendable () -> Void)? = state.withLock { state in
+            state.stallLimit = stallLimit
+            state.wake = wake
+            state.onStall = onStall
+            guard state.count > 0, !state.writing else { return nil }
+            state.writing = true
+            return wake
+        }
+        start?()
+    }
+
+    /// The next frame for the attached writer, or nil, which also ends that writer's turn.
+    func popForWriter() -> Item? {
+        state.withLock { state in
+            if let item = state.pop() { return item }
+            state.writing = false
+            return nil
+        }
+    }
+
+    /// Up to `limit` frames for the attached writer, oldest first; empty, which also ends that
+    /// writer's turn, when nothing waits.
+    func popBatchForWriter(limit: Int) -> [Item] {
+        state.withLock { state in
+            var batch: [Item] = []
+            while batch.count < limit, let item = state.pop() { batch.append(item) }
+            if batch.isEmpty { state.writing = false }
+            return batch
+        }
+    }
+
+    /// Ends the queue for good: drops what is unsent and the attached writer's callbacks (which
+    /// refer back to this queue), so nothing outlives the connection.
+    func close() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            state.entries.removeAll()
+            state.head = 0
+            state.pendingProgress.removeAll()
+            state.wake = nil
+            state.onStall = nil
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
     }
 
     /// The next frame to write, waiting for one; nil once the queue is finished (or the task cancelled).

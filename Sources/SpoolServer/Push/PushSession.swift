@@ -1,15 +1,17 @@
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOWebSocket
 import SpoolCore
 
 /// One WebSocket connection speaking Spool's protocol on `/api/ws`.
 ///
-/// Two child tasks: one reads (it must keep reading, or ping/pong/close stop being processed), one
-/// writes everything the ``FrameQueue`` holds, so a reply and a job event can never interleave
-/// mid-frame or overtake each other. When either ends, the other is cancelled and every
-/// subscription of the connection is released.
+/// One task per connection, the handler's own, which reads (it must keep reading, or ping/pong/close
+/// stop being processed). Everything the connection sends goes through its ``FrameQueue`` and is
+/// written by a writer task that exists only while frames are waiting, one at a time, so a reply and
+/// a job event can never interleave mid-frame or overtake each other. When reading ends, the queue is
+/// closed and every subscription of the connection is released.
 struct PushSession {
     let coordinator: JobCoordinator
     let stats: PushStats
@@ -18,50 +20,90 @@ struct PushSession {
     let stallLimit: Duration
     let logger: Logger
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// Most frames one batched write carries before it waits for the socket to take them.
+    static let batchLimit = 64
+
+    /// `channel`, when given, is the connection's own channel: the writer then writes every frame
+    /// waiting (up to ``batchLimit``) with one flush and waits until they are written, instead of
+    /// one write and one flush per frame through `outbound`. Only for clients without
+    /// permessage-deflate, which `outbound` applies.
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)? = nil) async {
         let queue = FrameQueue()
         stats.connectionOpened()
         defer { stats.connectionClosed() }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while let item = await queue.next() {
-                    do {
-                        try await outbound.write(.text(item.text))
-                        stats.messageSent()
-                    } catch {
-                        return
+        let stats = self.stats, logger = self.logger
+        // No task waits on an idle connection but the handler's own, which reads: a writer task is
+        // started only when frames are queued and ends when the queue is empty, and the stall check
+        // runs as frames are queued (a client that reads nothing also stops answering pings, which
+        // closes it).
+        queue.attach(
+            stallLimit: stallLimit,
+            wake: {
+                if let channel {
+                    Task.detached { await Self.writeBatches(from: queue, to: channel, stats: stats) }
+                    return
+                }
+                Task.detached {
+                    while let item = queue.popForWriter() {
+                        do {
+                            try await outbound.write(.text(item.text))
+                            stats.messageSent()
+                        } catch {
+                            // The connection is gone; `writing` stays set, so no writer starts again.
+                            return
+                        }
                     }
                 }
-            }
-            group.addTask {
-                await read(inbound, replyingTo: queue)
-                queue.finish()
-            }
-            group.addTask {
-                // The watchdog: a client that stopped reading would otherwise hold its frames forever.
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: stallLimit / 4)
-                    if queue.isStuck(longerThan: stallLimit) {
-                        logger.notice("closing a stalled WebSocket", metadata: ["queue.pending": "\(queue.pendingCount)"])
-                        stats.connectionStalled()
-                        try? await outbound.close(.policyViolation, reason: "too slow; reconnect and resubscribe with after")
-                        return
-                    }
+            },
+            onStall: {
+                Task.detached {
+                    logger.notice("closing a stalled WebSocket", metadata: ["queue.pending": "\(queue.pendingCount)"])
+                    stats.connectionStalled()
+                    try? await outbound.close(.policyViolation, reason: "too slow; reconnect and resubscribe with after")
                 }
             }
-            await group.next()
-            group.cancelAll()
+        )
+        await read(inbound, replyingTo: queue)
+        let followed = queue.followedJobs
+        queue.close()
+        await coordinator.unsubscribeAll(queue, from: followed)
+    }
+
+    /// The batched writer: every frame waiting, one flush, then wait for the socket (backpressure:
+    /// a client that stops reading leaves its frames in the queue, where the stall check sees them).
+    private static func writeBatches(from queue: FrameQueue, to channel: any Channel, stats: PushStats) async {
+        while true {
+            let batch = queue.popBatchForWriter(limit: batchLimit)
+            guard !batch.isEmpty else { return }
+            let texts = batch.map(\.text)
+            do {
+                try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+                    let promise = channel.eventLoop.makePromise(of: Void.self)
+                    for (index, text) in texts.enumerated() {
+                        var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+                        buffer.writeString(text)
+                        let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
+                        channel.write(frame, promise: index == texts.count - 1 ? promise : nil)
+                    }
+                    channel.flush()
+                    return promise.futureResult
+                }.get()
+                for _ in texts { stats.messageSent() }
+            } catch {
+                // The connection is gone; `writing` stays set, so no writer starts again.
+                return
+            }
         }
-        await coordinator.unsubscribeAll(queue, from: queue.followedJobs)
     }
 
     private func read(_ inbound: WebSocketInboundStream, replyingTo queue: FrameQueue) async {
-        let encoder = FrameEncoder()
         do {
             // Frames are assembled up to a generous size so that an oversize message gets a clear
             // error and the connection stays usable; the protocol limit is checked just below.
             for try await message in inbound.messages(maxSize: max(maxMessageBytes * 16, 1 << 20)) {
                 stats.messageReceived()
+                // Made per message, not per connection: an idle connection then holds no encoder.
+                let encoder = FrameEncoder()
                 guard case .text(let text) = message else {
                     queue.deliver(reply: errorFrame(.badMessage("Send JSON text frames, not binary."), id: nil, encoder))
                     continue
