@@ -41,7 +41,12 @@ struct Pipeline: AsyncParsableCommand {
         fileServer.standardOutput = FileHandle.nullDevice
         fileServer.standardError = FileHandle.nullDevice
         try fileServer.run()
-        defer { fileServer.terminate(); fileServer.waitUntilExit() }
+        // SIGKILL, not terminate(): a child Foundation.Process starts from async code has SIGTERM
+        // blocked (DEVELOPERS.md), so python would never exit and waitUntilExit() would spin.
+        defer {
+            kill(fileServer.processIdentifier, SIGKILL)
+            fileServer.waitUntilExit()
+        }
         let url = "http://127.0.0.1:\(filePort)/\(name)"
         for _ in 0..<50 {
             if (try? httpRequest(host: "127.0.0.1", port: filePort, method: "HEAD", path: "/\(name)", timeout: 1))?.status == 200 { break }

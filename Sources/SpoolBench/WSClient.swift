@@ -371,6 +371,12 @@ final class Client: Sendable {
         return bootstrap.connect(host: host, port: port).flatMap { channel in
             connection.channel = channel
             channel.closeFuture.whenComplete { _ in upgraded.fail(BenchError("closed before upgrade")) }
+            // Bounded: a server at its connection limit leaves a new connection in its backlog.
+            let deadline = channel.eventLoop.scheduleTask(in: .seconds(30)) {
+                upgraded.fail(BenchError("no WebSocket upgrade within 30 s (is the server at its connection limit?)"))
+                channel.close(promise: nil)
+            }
+            upgraded.futureResult.whenComplete { _ in deadline.cancel() }
             return upgraded.futureResult.map { connection }
         }
     }
