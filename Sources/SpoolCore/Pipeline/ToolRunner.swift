@@ -59,7 +59,7 @@ public struct ToolRunner: Sendable {
             ) { execution in
                 onSpawn(execution.processIdentifier.value)
                 // The lines are read and handled on the shared pool again; only the start (and
-                // swift-subprocess's own bookkeeping) stays on the spawn queue.
+                // swift-subprocess's own bookkeeping) stays on the spawn thread.
                 return try await withTaskExecutorPreference(globalConcurrentExecutor) {
                     for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
                         if await !onLine(line) { tail.append(line) }
