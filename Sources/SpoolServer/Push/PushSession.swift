@@ -9,9 +9,10 @@ import SpoolCore
 ///
 /// One task per connection, the handler's own, which reads (it must keep reading, or ping/pong/close
 /// stop being processed). Everything the connection sends goes through its ``FrameQueue`` and is
-/// written by a writer task that exists only while frames are waiting, one at a time, so a reply and
-/// a job event can never interleave mid-frame or overtake each other. When reading ends, the queue is
-/// closed and every subscription of the connection is released.
+/// written by one writer at a time that exists only while frames are waiting — a task for clients
+/// with permessage-deflate, plain event-loop callbacks for the others — so a reply and a job event
+/// can never interleave mid-frame or overtake each other. When reading ends, the queue is closed and
+/// every subscription of the connection is released.
 struct PushSession {
     let coordinator: JobCoordinator
     let stats: PushStats
@@ -24,15 +25,15 @@ struct PushSession {
     static let batchLimit = 64
 
     /// `channel`, when given, is the connection's own channel: the writer then writes every frame
-    /// waiting (up to ``batchLimit``) with one flush and waits until they are written, instead of
-    /// one write and one flush per frame through `outbound`. Only for clients without
+    /// waiting (up to ``batchLimit``) with one flush on the channel's event loop, instead of one
+    /// write, one flush and two thread hops per frame through `outbound`. Only for clients without
     /// permessage-deflate, which `outbound` applies.
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: (any Channel)? = nil) async {
         let queue = FrameQueue()
         stats.connectionOpened()
         defer { stats.connectionClosed() }
         let stats = self.stats, logger = self.logger
-        // No task waits on an idle connection but the handler's own, which reads: a writer task is
+        // No task waits on an idle connection but the handler's own, which reads: a writer is
         // started only when frames are queued and ends when the queue is empty, and the stall check
         // runs as frames are queued (a client that reads nothing also stops answering pings, which
         // closes it).
@@ -40,7 +41,7 @@ struct PushSession {
             stallLimit: stallLimit,
             wake: {
                 if let channel {
-                    Task.detached { await Self.writeBatches(from: queue, to: channel, stats: stats) }
+                    Self.writeBatches(from: queue, to: channel, stats: stats)
                     return
                 }
                 Task.detached {
@@ -69,29 +70,28 @@ struct PushSession {
         await coordinator.unsubscribeAll(queue, from: followed)
     }
 
-    /// The batched writer: every frame waiting, one flush, then wait for the socket (backpressure:
-    /// a client that stops reading leaves its frames in the queue, where the stall check sees them).
-    private static func writeBatches(from queue: FrameQueue, to channel: any Channel, stats: PushStats) async {
-        while true {
+    /// The batched writer, entirely on the connection's event loop (no Swift task, no hop through
+    /// the cooperative pool): every frame waiting, up to ``batchLimit``, one flush, and the next
+    /// batch once the socket has taken the last one (backpressure: a client that stops reading
+    /// leaves its frames in the queue, where the stall check sees them). Ends when the queue is
+    /// empty; the next frame queued starts it again.
+    private static func writeBatches(from queue: FrameQueue, to channel: any Channel, stats: PushStats) {
+        channel.eventLoop.execute {
             let batch = queue.popBatchForWriter(limit: batchLimit)
             guard !batch.isEmpty else { return }
-            let texts = batch.map(\.text)
-            do {
-                try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
-                    let promise = channel.eventLoop.makePromise(of: Void.self)
-                    for (index, text) in texts.enumerated() {
-                        var buffer = channel.allocator.buffer(capacity: text.utf8.count)
-                        buffer.writeString(text)
-                        let frame = WebSocketFrame(fin: true, opcode: .text, data: buffer)
-                        channel.write(frame, promise: index == texts.count - 1 ? promise : nil)
-                    }
-                    channel.flush()
-                    return promise.futureResult
-                }.get()
-                for _ in texts { stats.messageSent() }
-            } catch {
-                // The connection is gone; `writing` stays set, so no writer starts again.
-                return
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            for (index, item) in batch.enumerated() {
+                let text = item.text
+                var buffer = channel.allocator.buffer(capacity: text.utf8.count)
+                buffer.writeString(text)
+                channel.write(WebSocketFrame(fin: true, opcode: .text, data: buffer), promise: index == batch.count - 1 ? written : nil)
+            }
+            channel.flush()
+            written.futureResult.whenComplete { result in
+                // On failure the connection is gone; `writing` stays set, so no writer starts again.
+                guard case .success = result else { return }
+                stats.messageSent(count: batch.count)
+                writeBatches(from: queue, to: channel, stats: stats)
             }
         }
     }

@@ -19,8 +19,8 @@ final class PushStats: Sendable {
         connectionCount.subtract(1, ordering: .relaxed)
     }
 
-    func messageSent() {
-        sentCount.add(1, ordering: .relaxed)
+    func messageSent(count: Int = 1) {
+        sentCount.add(count, ordering: .relaxed)
     }
 
     func connectionStalled() {
