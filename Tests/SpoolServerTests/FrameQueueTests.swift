@@ -1,5 +1,6 @@
 import Foundation
 import SpoolCore
+import Synchronization
 import Testing
 
 @testable import SpoolServer
@@ -91,6 +92,38 @@ import Testing
         #expect(queue.isStuck(longerThan: .milliseconds(10)))
         _ = await queue.next()
         #expect(!queue.isStuck(longerThan: .milliseconds(10)))
+    }
+
+    /// The attached writer is started once per turn: by the first frame, not by frames that arrive
+    /// while it runs; its turn ends when it finds nothing; after `close()` nothing starts it.
+    @Test func anAttachedWriterIsWokenOncePerTurnAndNotAfterClose() {
+        let wakes = Mutex(0)
+        let queue = FrameQueue()
+        queue.attach(stallLimit: .seconds(60), wake: { wakes.withLock { $0 += 1 } }, onStall: {})
+        queue.deliver(reply: "wake")
+        queue.deliver(reply: "while running")
+        #expect(wakes.withLock { $0 } == 1)
+        #expect(queue.popBatchForWriter(limit: 64).map(\.text) == ["wake", "while running"])
+        #expect(queue.popBatchForWriter(limit: 64).isEmpty, "an empty batch ends the turn")
+        queue.deliver(reply: "again")
+        #expect(wakes.withLock { $0 } == 2)
+        #expect(queue.popBatchForWriter(limit: 64).map(\.text) == ["again"])
+        _ = queue.popBatchForWriter(limit: 64)
+        queue.close()
+        queue.deliver(reply: "too late")
+        #expect(wakes.withLock { $0 } == 2)
+        #expect(queue.pendingCount == 0)
+    }
+
+    /// Attached, the same stuck rule is applied as frames arrive, and reported once.
+    @Test func anAttachedQueueReportsAStallOnce() {
+        let stalls = Mutex(0)
+        let queue = FrameQueue(capacity: 10, coalesceAbove: 100)
+        queue.attach(stallLimit: .seconds(3600), wake: {}, onStall: { stalls.withLock { $0 += 1 } })
+        for index in 0..<10 { queue.deliver(reply: "\(index)") }
+        #expect(stalls.withLock { $0 } == 0)
+        for index in 10..<20 { queue.deliver(reply: "\(index)") }
+        #expect(stalls.withLock { $0 } == 1)
     }
 
     @Test func aWaitingWriterIsWokenAndCancellationEndsIt() async {

@@ -43,7 +43,7 @@ final class FrameQueue: EventSubscriber {
         var coalesced = 0
         var followed: Set<JobID> = []
         /// Set by ``attach(stallLimit:wake:onStall:)``: frames are then pulled by an on-demand writer
-        /// (``popForWriter()``) instead of a task parked in ``next()``.
+        /// (``popBatchForWriter(limit:)``) instead of a task parked in ``next()`` (as SSE does).
         var wake: (@Sendable () -> Void)?
         var onStall: (@Sendable () -> Void)?
         var stallLimit: Duration?
@@ -52,6 +52,11 @@ final class FrameQueue: EventSubscriber {
         var stallReported = false
 
         var count: Int { entries.count - head }
+
+        /// Fallen too far behind: over capacity, or the oldest unsent frame older than `limit`.
+        func isStuck(now: ContinuousClock.Instant, limit: Duration) -> Bool {
+            overflowed || (head < entries.count && now - entries[head].enqueuedAt > limit)
+        }
 
         mutating func pop() -> Item? {
             guard head < entries.count else { return nil }
@@ -121,18 +126,17 @@ final class FrameQueue: EventSubscriber {
     }
 
     /// With a writer attached, the stall check runs whenever a frame is queued (no watchdog task
-    /// per connection): over capacity, or the oldest unsent frame older than the limit. Reported once.
+    /// per connection). Reported once.
     private static func stallCheck(_ state: inout State, now: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
         guard let limit = state.stallLimit, let onStall = state.onStall, !state.stallReported else { return nil }
-        let stuck = state.overflowed || (state.head < state.entries.count && now - state.entries[state.head].enqueuedAt > limit)
-        guard stuck else { return nil }
+        guard state.isStuck(now: now, limit: limit) else { return nil }
         state.stallReported = true
         return onStall
     }
 
     /// Switches the queue to an on-demand writer: `wake` is called (outside the lock) when a frame
-    /// arrives and no writer is running; that writer takes frames with ``popForWriter()`` until it
-    /// gets nil, and the next frame calls `wake` again. An idle connection thus holds no writer
+    /// arrives and no writer is running; that writer takes frames with ``popBatchForWriter(limit:)``
+    /// until it gets none, and the next frame calls `wake` again. An idle connection thus holds no writer
     /// task at all. `onStall` is called once when the client falls too far behind.
     func attach(stallLimit: Duration, wake: @escaping @Sendable () -> Void, onStall: @escaping @Sendable () -> Void) {
         let start: (@Sendable () -> Void)? = state.withLock { state in
@@ -144,15 +148,6 @@ final class FrameQueue: EventSubscriber {
             return wake
         }
         start?()
-    }
-
-    /// The next frame for the attached writer, or nil, which also ends that writer's turn.
-    func popForWriter() -> Item? {
-        state.withLock { state in
-            if let item = state.pop() { return item }
-            state.writing = false
-            return nil
-        }
     }
 
     /// Up to `limit` frames for the attached writer, oldest first; empty, which also ends that
@@ -213,9 +208,7 @@ final class FrameQueue: EventSubscriber {
     /// waited longer than `limit`.
     func isStuck(longerThan limit: Duration) -> Bool {
         let now = clock.now
-        return state.withLock { state in
-            state.overflowed || (state.head < state.entries.count && now - state.entries[state.head].enqueuedAt > limit)
-        }
+        return state.withLock { $0.isStuck(now: now, limit: limit) }
     }
 
     /// Unsent frames now (for tests and statistics).

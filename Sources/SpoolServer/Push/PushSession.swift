@@ -45,7 +45,9 @@ struct PushSession {
                     return
                 }
                 Task.detached {
-                    while let item = queue.popForWriter() {
+                    // One frame at a time: each write waits for the socket, and what is not yet
+                    // taken stays in the queue, where it can still be coalesced and counted.
+                    while let item = queue.popBatchForWriter(limit: 1).first {
                         do {
                             try await outbound.write(.text(item.text))
                             stats.messageSent()
