@@ -42,8 +42,12 @@ public struct ProcessRecords: Sendable {
 
     /// Ends every recorded process group that is still the one recorded, then forgets all records.
     /// Also ends any process still working in one of `scratchFolder`'s job folders (a child whose
-    /// group leader already died). Returns how many groups or processes were signalled.
+    /// group leader already died). Returns how many groups or processes were signalled, once they
+    /// are gone: SIGKILL is delivered when the process next runs, and a busy machine (tools run
+    /// niced) can take a moment, during which an "ended" tool would still write into its folder.
     public func endLeftovers(scratchFolder: FilePath, logger: Logger) -> Int {
+        var signalled: [(pid: Int32, start: UInt64?)] = []
+        defer { Self.waitUntilGone(signalled, logger: logger) }
         var ended = 0
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.string)) ?? []
         for file in files where file.hasSuffix(".pids") {
@@ -55,6 +59,7 @@ public struct ProcessRecords: Sendable {
                 guard Self.startTime(of: pid) == start else { continue }
                 if kill(-pid, SIGKILL) == 0 || kill(pid, SIGKILL) == 0 {
                     ended += 1
+                    signalled.append((pid, start))
                     logger.notice("ended a tool left by an earlier run", metadata: ["process.pid": "\(pid)", "job.id": "\(file.dropLast(5))"])
                 }
             }
@@ -65,10 +70,27 @@ public struct ProcessRecords: Sendable {
             guard let commandLine = Self.commandLine(of: pid), commandLine.contains(marker) else { continue }
             if kill(pid, SIGKILL) == 0 {
                 ended += 1
+                signalled.append((pid, Self.startTime(of: pid)))
                 logger.notice("ended a process working in a scratch folder", metadata: ["process.pid": "\(pid)"])
             }
         }
         return ended
+    }
+
+    /// Waits, at most five seconds, until each process is gone: no longer in `/proc`, a zombie, or
+    /// its pid reused by another process.
+    static func waitUntilGone(_ processes: [(pid: Int32, start: UInt64?)], logger: Logger) {
+        var waiting = processes
+        for _ in 0..<250 where !waiting.isEmpty {
+            waiting.removeAll { process in
+                guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+                else { return true }
+                let state = stat[stat.index(after: close)...].dropFirst().first
+                return state == "Z" || state == "X" || startTime(of: process.pid) != process.start
+            }
+            if !waiting.isEmpty { usleep(20_000) }
+        }
+        for process in waiting { logger.warning("a tool of an earlier run did not end", metadata: ["process.pid": "\(process.pid)"]) }
     }
 
     /// Field 22 of `/proc/PID/stat`: the start time in clock ticks since boot.

@@ -19,19 +19,23 @@ public struct JobRunnerService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
-        // No job can be running yet, so every recorded tool and every scratch folder is a leftover
-        // of an earlier process: end the tools first, so nothing writes into a folder being swept.
+    /// Ends the tools an earlier process left running and sweeps its scratch folders. Called by the
+    /// assembly before the server listens, so no client ever meets an old run's tool: no job can
+    /// be running yet, so every recorded tool and every scratch folder is a leftover. The tools are
+    /// ended first, so nothing writes into a folder being swept.
+    public func endLeftoversOfEarlierRun() {
         let ended = objectStore.processRecords.endLeftovers(scratchFolder: objectStore.scratchFolder, logger: logger)
         let swept = objectStore.sweepWorkspaces()
+        if ended > 0 || swept > 0 {
+            logger.notice("cleaned up after an earlier run", metadata: ["tools.ended": "\(ended)", "scratch.swept": "\(swept)"])
+        }
+    }
+
+    public func run() async throws {
         let recovered = try await coordinator.recover()
-        if ended > 0 || swept > 0 || recovered.requeued > 0 || recovered.failed > 0 {
+        if recovered.requeued > 0 || recovered.failed > 0 {
             logger.notice(
-                "recovered from an earlier run",
-                metadata: [
-                    "tools.ended": "\(ended)", "scratch.swept": "\(swept)", "jobs.requeued": "\(recovered.requeued)",
-                    "jobs.failed": "\(recovered.failed)",
-                ]
+                "recovered from an earlier run", metadata: ["jobs.requeued": "\(recovered.requeued)", "jobs.failed": "\(recovered.failed)"]
             )
         }
         await withDiscardingTaskGroup { group in

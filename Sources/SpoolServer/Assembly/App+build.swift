@@ -52,6 +52,7 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
         logger: logger
     )
     let runner = JobRunnerService(coordinator: coordinator, pipeline: pipeline, objectStore: objectStore, logger: logger)
+    runner.endLeftoversOfEarlierRun()
     let stats = PushStats()
 
     let router = buildRouter(configuration: configuration, coordinator: coordinator, objectStore: objectStore, stats: stats)
