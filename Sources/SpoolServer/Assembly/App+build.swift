@@ -3,25 +3,17 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import HummingbirdCore
-import HummingbirdWSCompression
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import SpoolCore
 import SystemPackage
 
-/// The request context of every HTTP route and of the WebSocket upgrade: Hummingbird's
-/// `BasicWebSocketRequestContext` plus the connection's channel, which the push socket writes to
-/// directly (several frames per flush) when the client did not negotiate compression.
-public struct AppRequestContext: RequestContext, WebSocketRequestContext {
+/// The request context of every HTTP route.
+public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
-    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
-        self.channel = source.channel
     }
 }
 
@@ -56,16 +48,11 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     let stats = PushStats()
 
     let router = buildRouter(configuration: configuration, coordinator: coordinator, objectStore: objectStore, stats: stats)
-    let webSocketRouter = Router(context: AppRequestContext.self)
-    let session = PushSession(
-        coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, stallLimit: configuration.stallLimit, logger: logger
-    )
-    webSocketRouter.ws("/api/ws") { inbound, outbound, context in
-        // permessage-deflate is applied by Hummingbird's writer, so a client that offered it keeps
-        // that writer; any other client gets batched writes on the channel.
-        let offeredCompression = context.request.headers[values: .secWebSocketExtensions].contains { $0.contains("permessage-deflate") }
-        await session.run(inbound: inbound, outbound: outbound, channel: offeredCompression ? nil : context.requestContext.channel)
-    }
+    let session = PushSession(coordinator: coordinator, stats: stats, maxMessageBytes: configuration.maxMessageBytes, logger: logger)
+    // Messages are assembled up to a generous size so that an oversize one gets a clear error and
+    // the connection stays usable; the protocol limit (`maxMessageBytes`) is checked by the session.
+    let socketSettings = PushSocketHandler.Settings(stallLimit: configuration.stallLimit, maxAssembledBytes: max(configuration.maxMessageBytes * 16, 1 << 20))
+    let sockets = PushSockets(interval: configuration.pingInterval, shutdownTimeout: socketSettings.closeTimeout + .seconds(1))
 
     let connectionLimit =
         configuration.maxConnections
@@ -73,25 +60,16 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     logger.info("connection limit", metadata: ["http.max_connections": "\(connectionLimit)"])
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                ws: .init(
-                    maxFrameSize: 1 << 20,
-                    // Offered by browsers; without context takeover no compressor state outlives a message,
-                    // which keeps idle connections small. Progress frames are a few hundred bytes.
-                    extensions: [.perMessageDeflate(noContextTakeover: true, maxDecompressedFrameSize: 1 << 20, minFrameSizeToCompress: 256)],
-                    autoPing: .enabled(timePeriod: configuration.pingInterval)
-                )
-            )
-        ),
+        server: HTTPServerBuilder { responder in
+            PushServerChannel(responder: responder, session: session, settings: socketSettings, sockets: sockets, maxFrameSize: 1 << 20)
+        },
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Spool",
             availableConnectionsDelegate: MaximumAvailableConnections(connectionLimit, logger: logger)
         ),
         logger: logger
     )
-    app.addServices(writer, runner)
+    app.addServices(writer, runner, sockets)
     return app
 }
 
