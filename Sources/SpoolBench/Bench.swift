@@ -37,12 +37,13 @@ struct Idle: AsyncParsableCommand {
     @Option(help: "Connections to open.") var connections = 1000
     @Option(help: "Seconds to hold them before measuring.") var hold = 5.0
     @Option(help: "Handshakes in flight at once.") var window = 200
+    @Flag(help: "Offer permessage-deflate as browsers do, and send the ping compressed.") var deflate = false
 
     func run() async throws {
         let limit = raiseFileLimit()
         guard let pid = server.serverPID() else { throw BenchError("server pid not found") }
         let sources = sourceAddresses(for: connections)
-        let client = Client(threads: server.threads, host: server.host, port: server.port, sources: sources)
+        let client = Client(threads: server.threads, host: server.host, port: server.port, sources: sources, offerDeflate: deflate)
         try await Task.sleep(for: .seconds(1))
         let rssBefore = ProcFS.rss(pid: pid) ?? 0
         let threadsBefore = ProcFS.threads(pid: pid) ?? 0
@@ -50,6 +51,8 @@ struct Idle: AsyncParsableCommand {
         let clock = ContinuousClock(), start = clock.now
         log("opening \(connections) connections (fd limit \(limit), sources \(sources.isEmpty ? "default" : sources.joined(separator: ",")))")
         let conns = try await client.open(connections, window: window)
+        let compressed = conns.filter(\.deflate).count
+        if deflate, compressed != connections { throw BenchError("permessage-deflate accepted on \(compressed) of \(connections) connections") }
         let openSeconds = (clock.now - start).seconds
         let cpuOpen = selfCPUSeconds() - cpu0, serverCPUOpen = (ProcFS.cpuSeconds(pid: pid) ?? 0) - serverCPU0
         log("all \(connections) established in \(fmt(openSeconds)) s; holding \(hold) s")
@@ -68,7 +71,7 @@ struct Idle: AsyncParsableCommand {
         report(
             "idle",
             rows: [
-                ("connections", "\(connections)"),
+                ("connections", "\(connections)" + (deflate ? " (permessage-deflate, compressed ping)" : "")),
                 ("/api/ws/info connections", "\(reported)" + (reported == connections ? " (matches)" : " (MISMATCH)")),
                 ("time to establish", "\(fmt(openSeconds)) s (\(fmt(Double(connections) / openSeconds, 0)) conn/s)"),
                 ("server RSS before", mib(rssBefore)),
@@ -81,7 +84,7 @@ struct Idle: AsyncParsableCommand {
                 ("client RSS", mib(clientRSS)),
             ],
             json: [
-                "connections": connections, "reported_connections": reported, "establish_seconds": openSeconds,
+                "connections": connections, "deflate": deflate, "reported_connections": reported, "establish_seconds": openSeconds,
                 "rss_before_bytes": rssBefore, "rss_after_bytes": rssAfter, "rss_per_connection_bytes": perConnection,
                 "server_cpu_connect_s": serverCPUOpen, "client_cpu_connect_s": cpuOpen, "server_idle_cores": serverIdleCPU,
                 "client_rss_bytes": clientRSS,

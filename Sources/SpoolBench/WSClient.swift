@@ -54,6 +54,8 @@ final class Connection: ChannelInboundHandler, @unchecked Sendable {
 
     let index: Int
     var channel: (any Channel)?
+    /// The server accepted permessage-deflate: messages go out compressed, as a browser's do.
+    var deflate = false
     // Counters.
     var frames = 0
     var progressFrames = 0
@@ -203,9 +205,21 @@ final class Connection: ChannelInboundHandler, @unchecked Sendable {
     func send(_ text: String) {
         guard let channel else { return }
         channel.eventLoop.execute {
-            var buffer = channel.allocator.buffer(capacity: text.utf8.count)
-            buffer.writeString(text)
-            let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer)
+            var buffer = channel.allocator.buffer(capacity: text.utf8.count + 6)
+            if self.deflate {
+                // One "stored" deflate block (RFC 1951 §3.2.4) plus what is left of the sync flush
+                // once its 00 00 ff ff is dropped (RFC 7692 §7.2.1): real deflate data, which the
+                // server must inflate, without a zlib dependency in the bench client.
+                let count = UInt16(text.utf8.count)
+                buffer.writeInteger(UInt8(0))
+                buffer.writeInteger(count, endianness: .little)
+                buffer.writeInteger(~count, endianness: .little)
+                buffer.writeString(text)
+                buffer.writeInteger(UInt8(0))
+            } else {
+                buffer.writeString(text)
+            }
+            let frame = WebSocketFrame(fin: true, rsv1: self.deflate, opcode: .text, maskKey: .random(), data: buffer)
             channel.writeAndFlush(frame, promise: nil)
         }
     }
@@ -298,16 +312,20 @@ private final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChann
     typealias OutboundOut = HTTPClientRequestPart
     let host: String
     let path: String
+    let offerDeflate: Bool
 
-    init(host: String, path: String) {
+    init(host: String, path: String, offerDeflate: Bool) {
         self.host = host
         self.path = path
+        self.offerDeflate = offerDeflate
     }
 
     func channelActive(context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
         headers.add(name: "Content-Length", value: "0")
+        // What Chrome and Firefox send.
+        if offerDeflate { headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate; client_max_window_bits") }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -332,16 +350,20 @@ final class Client: Sendable {
     let host: String
     let port: Int
     let sources: [String]
+    /// Offer permessage-deflate like a browser, and compress what is sent if the server accepts.
+    /// Only for scenarios whose server frames stay small (the client does not inflate).
+    let offerDeflate: Bool
 
-    init(threads: Int, host: String, port: Int, sources: [String]) {
+    init(threads: Int, host: String, port: Int, sources: [String], offerDeflate: Bool = false) {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.host = host
         self.port = port
         self.sources = sources
+        self.offerDeflate = offerDeflate
     }
 
     func connect(_ connection: Connection) -> EventLoopFuture<Connection> {
-        let host = self.host
+        let host = self.host, offerDeflate = self.offerDeflate
         let upgraded = group.next().makePromise(of: Void.self)
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -349,13 +371,14 @@ final class Client: Sendable {
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20, automaticErrorHandling: false) { channel, _ in
+                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20, automaticErrorHandling: false) { channel, response in
                         channel.eventLoop.makeCompletedFuture {
+                            connection.deflate = response.headers["Sec-WebSocket-Extensions"].contains { $0.contains("permessage-deflate") }
                             try channel.pipeline.syncOperations.addHandler(connection)
                             upgraded.succeed()
                         }
                     }
-                    let request = UpgradeRequestHandler(host: host, path: "/api/ws")
+                    let request = UpgradeRequestHandler(host: host, path: "/api/ws", offerDeflate: offerDeflate)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
                         withClientUpgrade: (upgraders: [upgrader], completionHandler: { context in
                             context.pipeline.syncOperations.removeHandler(request, promise: nil)

@@ -28,6 +28,7 @@ struct PushServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     static let path = "/api/ws"
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 
     let responder: HTTPChannelHandler.Responder
     let session: PushSession
@@ -49,6 +50,10 @@ struct PushServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // NIO keeps each connection's receive buffer for its next read; its default first size
+            // (2 KiB) is most of what an idle push socket would cost. Requests and client messages
+            // are small; the buffer still grows for a large upload.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let (session, settings, sockets) = (self.session, self.settings, self.sockets)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
