@@ -8,15 +8,17 @@ import Glibc
 /// Where tools are started and looked after: one thread of its own, off Swift's cooperative pool,
 /// running at a lower CPU priority that every tool it starts inherits.
 ///
-/// Starting a process is expensive and blocks its thread: swift-subprocess clones the whole server
-/// process (page tables and descriptor table, under a process-wide lock), the child closes every
-/// inherited descriptor, and the parent waits on a pipe until the child has called `exec`. With a
-/// thousand jobs moving from download to transcode together (BENCHMARKS.md), those starts and the
-/// tools' own start-up took both cores, and the pushes of every other job waited ~200–400 ms.
+/// Starting a process blocks its thread: swift-subprocess starts tools with `posix_spawn` (a
+/// `vfork`-style clone), so the calling thread waits until the child has closed its inherited
+/// descriptors and called `exec`. With a thousand jobs moving from download to transcode together
+/// (BENCHMARKS.md), those starts and the tools' own start-up took both cores, and the pushes of
+/// every other job waited ~200–400 ms.
 ///
-/// So the starts run here, and at `niceness` 10: the kernel gives the clone, the child's set-up
-/// and then the tool itself (Linux children inherit the nice value of the thread that forked
-/// them) the CPU only when the server's own threads do not want it. A push server's pushes and
+/// So the starts run here, and at `niceness` 10: the kernel gives the child's set-up and then the
+/// tool itself (Linux children inherit the nice value of the thread that spawned them) the CPU
+/// only when the server's own threads do not want it. (Spawning on the shared pool and nicing each
+/// tool right after it started was tried: the step from download to transcode then blocked the
+/// pool and its p99 doubled; BENCHMARKS.md, change 5.) A push server's pushes and
 /// pages stay quick while conversions take whatever is left, which on an idle machine is all of it.
 final class SpawnExecutor: TaskExecutor {
     static let shared = SpawnExecutor(niceness: 10)
