@@ -205,11 +205,21 @@ final class PushSocketHandler: ChannelDuplexHandler {
 
     // MARK: Closing
 
-    /// The client started the close handshake: echo its code, then shut the socket.
+    /// The client started the close handshake: echo its code (1002 instead if the code is one a
+    /// peer may not send, RFC 6455 §7.4), then shut the socket.
     private func answerClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         var data = frame.unmaskedData
         var reply = context.channel.allocator.buffer(capacity: 2)
-        if let code = data.readWebSocketErrorCode() { reply.write(webSocketErrorCode: code) }
+        switch data.readableBytes {
+        case 0:
+            break
+        case 1:
+            reply.write(webSocketErrorCode: .protocolError)
+        default:
+            let code = data.readInteger(as: UInt16.self) ?? 0
+            let allowed = (1000...1003).contains(code) || (1007...1011).contains(code) || (3000...4999).contains(code)
+            reply.writeInteger(allowed ? code : 1002)
+        }
         state = .closing(nil)
         queue.close()
         let bound = context.loopBound

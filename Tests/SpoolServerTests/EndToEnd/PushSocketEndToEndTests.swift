@@ -46,7 +46,8 @@ struct PushSocketEndToEndTests {
             for index in 0..<40 { try await socket.send(text: clientFrame("ping", id: "burst-\(index)")) }
             for index in 0..<40 { #expect(Frame(text: try await socket.nextText()).id == "burst-\(index)") }
 
-            // The client closes: its code is echoed, then the socket ends.
+            // The client closes: its code is echoed, then the socket ends. (A code no peer may
+            // send, like 1005, is answered with 1002: `closeCodes` below.)
             try await socket.send(opcode: 0x8, [0x03, 0xE8] + Array("bye".utf8))
             #expect(try await socket.next()?.closeCode == 1000)
             #expect(try await socket.next() == nil)
@@ -86,6 +87,19 @@ struct PushSocketEndToEndTests {
             }
             // Nothing of it touched anyone else: a new connection works.
             try await withSocket(client) { try await $0.expectAlive() }
+        }
+    }
+
+    /// (the close frame's payload, the code the server answers with)
+    @Test(arguments: [
+        ([0x03, 0xE8], 1000), ([0x0F, 0xA0], 4000), ([0x03, 0xED], 1002), ([0x03, 0xEE], 1002), ([0x00, 0x05], 1002), ([0x03], 1002),
+    ] as [([UInt8], Int)])
+    func closeCodes(payload: [UInt8], answer: Int) async throws {
+        try await SpoolHarness().run { client in
+            let socket = try RawWebSocket(port: try #require(client.port))
+            try await socket.send(opcode: 0x8, payload)
+            #expect(try await socket.next()?.closeCode == answer)
+            #expect(try await socket.next() == nil)
         }
     }
 
