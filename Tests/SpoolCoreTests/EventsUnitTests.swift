@@ -184,3 +184,84 @@ import Testing
         #expect(payload.queuePosition == nil)
     }
 }
+
+// MARK: - Hand-written event frames
+
+/// Job event frames are written by hand on the hot path; they must be exactly what `JSONEncoder`
+/// writes, for every field present or absent and every awkward character or number.
+@Suite struct HandWrittenFrameUnitTests {
+    static let texts = [
+        "Downloading 18.2 MB of 40 MB", "", "quote \" backslash \\ slash / done", "line\nbreak\ttab\r\u{08}\u{0C}",
+        "control \u{01}\u{1F}\u{1B}\u{00} end", "Ünïcödé — 日本語 😀 \u{2028}\u{7F}", "https://example.com/a/b?c=d&e=%20#f",
+    ]
+    static let numbers: [Double] = [0, 0.1, 1, 12.5, 33.3, 66.7, 99.9, 100, 4.35, 1e15, 1e16, 1.5e16, 123_456_789_012, 9_007_199_254_740_993, 0.000123, 1e-5, 1e21]
+
+    private func job() -> Job {
+        var job = Job(
+            id: JobID(rawValue: "00000000-0000-0000-0000-0000000000c1"),
+            options: ConversionOptions(url: "https://e.com/v.mp4", format: .mp4, quality: .maxHeight(720)),
+            createdAt: Date(timeIntervalSince1970: 1_790_000_000.123)
+        )
+        job.status = .running
+        job.step = .download
+        job.progress = 33.3
+        job.message = "Downloading"
+        return job
+    }
+
+    private func expectSame(_ payload: EventPayload, type: String = "progress_update", id: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        let encoder = FrameEncoder()
+        let handWritten = payload.handWrittenFrame(type: type, id: id)
+        #expect(handWritten == encoder.encodedFrame(type: type, id: id, payload: payload), sourceLocation: sourceLocation)
+        #expect(encoder.frame(type: type, id: id, payload: payload) == encoder.encodedFrame(type: type, id: id, payload: payload), sourceLocation: sourceLocation)
+    }
+
+    @Test func everyKindOfEventMatchesJSONEncoder() {
+        for kind in [JobEvent.Kind.started, .progress, .cancelled] {
+            for status in [JobStatus.queued, .running, .cancelled] {
+                var job = job()
+                job.status = status
+                job.queuePosition = status == .queued ? 3 : nil
+                expectSame(EventPayload(job: job, kind: kind, live: LiveProgress(speedBytesPerSecond: 1_234_567, etaSeconds: 42), at: Date()), type: kind.rawValue)
+                expectSame(EventPayload(job: job, kind: kind, at: Date(timeIntervalSince1970: 0)), type: kind.rawValue, id: "req-1")
+            }
+        }
+    }
+
+    @Test(arguments: texts)
+    func everyStringFieldMatches(_ text: String) {
+        var payload = EventPayload(job: job(), kind: nil, at: Date(timeIntervalSince1970: 1_800_000_000.999))
+        payload.message = text
+        payload.title = text
+        payload.thumbnailUrl = text
+        payload.url = text
+        payload.filename = text
+        payload.downloadUrl = text
+        payload.jobId = text
+        expectSame(payload, type: "job_state", id: text)
+    }
+
+    @Test(arguments: numbers)
+    func everyNumberFieldMatches(_ number: Double) {
+        var payload = EventPayload(job: job(), kind: .progress, at: Date(timeIntervalSince1970: 1_700_000_000.5))
+        payload.progress = number
+        payload.etaSeconds = number
+        payload.speedBytesPerSecond = number
+        payload.durationSeconds = -number
+        payload.seq = Int(number.truncatingRemainder(dividingBy: 1e12))
+        payload.queuePosition = Int(number.truncatingRemainder(dividingBy: 1000))
+        payload.resync = number > 50
+        expectSame(payload)
+    }
+
+    @Test func nestedValuesAndOddNumbersAreLeftToJSONEncoder() {
+        var payload = EventPayload(job: job(), kind: .progress, at: Date())
+        payload.error = .badMessage("no")
+        #expect(payload.handWrittenFrame(type: "conversion_failed", id: nil) == nil)
+        expectSame(EventPayload(job: job(), kind: .progress, at: Date()))
+        payload.error = nil
+        payload.speedBytesPerSecond = .infinity
+        #expect(payload.handWrittenFrame(type: "progress_update", id: nil) == nil)
+        #expect(FrameEncoder().frame(type: "progress_update", payload: payload).contains("INTERNAL_ERROR"))
+    }
+}
