@@ -34,9 +34,10 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
         : try SQLiteJobStore(path: FilePath(configuration.storagePath).appending("jobs.sqlite").string)
     try await store.migrate()
 
+    let limits = fittedLimits(configuration, logger: logger)
     let writer = JobStateWriter(store: store, logger: logger)
     let coordinator = JobCoordinator(
-        settings: .init(maxConcurrentJobs: configuration.concurrentJobs), store: store, writer: writer, logger: logger
+        settings: .init(maxConcurrentJobs: limits.concurrentJobs), store: store, writer: writer, logger: logger
     )
     let pipeline = ConversionPipeline(
         settings: .init(tools: configuration.tools, progressInterval: configuration.progressInterval, videoPreset: configuration.videoPreset),
@@ -54,9 +55,7 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     let socketSettings = PushSocketHandler.Settings(stallLimit: configuration.stallLimit, maxAssembledBytes: max(configuration.maxMessageBytes * 16, 1 << 20))
     let sockets = PushSockets(interval: configuration.pingInterval, shutdownTimeout: socketSettings.closeTimeout + .seconds(1))
 
-    let connectionLimit =
-        configuration.maxConnections
-        ?? OpenFileBudget.connectionLimit(openFiles: OpenFileBudget.softLimit(), concurrentJobs: configuration.concurrentJobs)
+    let connectionLimit = limits.maxConnections
     logger.info("connection limit", metadata: ["http.max_connections": "\(connectionLimit)"])
     var app = Application(
         router: router,
@@ -71,6 +70,27 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     )
     app.addServices(writer, runner, sockets)
     return app
+}
+
+/// Job concurrency and the connection limit, lowered (with a warning) where the configuration asks
+/// for more than the open-file limit can hold: the server must not be able to run itself out of
+/// descriptors (``OpenFileBudget``).
+func fittedLimits(_ configuration: SpoolConfiguration, logger: Logger) -> (concurrentJobs: Int, maxConnections: Int) {
+    let openFiles = OpenFileBudget.softLimit()
+    let fitted = OpenFileBudget.fit(concurrentJobs: configuration.concurrentJobs, maxConnections: configuration.maxConnections, openFiles: openFiles)
+    if fitted.concurrentJobs < configuration.concurrentJobs {
+        logger.warning(
+            "jobs.concurrency lowered to fit the open-file limit",
+            metadata: ["configured": "\(configuration.concurrentJobs)", "allowed": "\(fitted.concurrentJobs)", "open_files": "\(openFiles)"]
+        )
+    }
+    if let asked = configuration.maxConnections, fitted.maxConnections < asked {
+        logger.warning(
+            "http.max_connections lowered to fit the open-file limit",
+            metadata: ["configured": "\(asked)", "allowed": "\(fitted.maxConnections)", "open_files": "\(openFiles)"]
+        )
+    }
+    return fitted
 }
 
 /// Builds the HTTP routes.

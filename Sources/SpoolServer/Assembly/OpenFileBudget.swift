@@ -34,12 +34,36 @@ public enum OpenFileBudget {
         return clamp(limit.rlim_cur)
     }
 
-    /// Connections allowed under `openFiles`: a fixed reserve (SQLite, logs, the listening socket,
-    /// files being served), 16 per concurrent job (a tool's pipes and the job's files) and 5 % for
-    /// whatever else, never fewer than 16.
+    /// Descriptors kept for SQLite, logs, the listening socket and files being served.
+    static let fixedReserve = 128
+    /// Descriptors counted per running job: a tool's pipes and process handle, the job's files. The
+    /// peak measured is ~6 (1,000 running jobs and 1,000 sockets held 6,944 at the moment every
+    /// job changed tools at once); 8 leaves a third more.
+    static let descriptorsPerJob = 8
+    /// The fewest connections the server keeps room for, whatever else is configured.
+    static let minimumConnections = 16
+
+    /// Connections allowed under `openFiles`: the fixed reserve, ``descriptorsPerJob`` per concurrent
+    /// job and 5 % for whatever else, never fewer than ``minimumConnections``.
     public static func connectionLimit(openFiles: Int, concurrentJobs: Int) -> Int {
-        let reserve = 128 + 16 * max(concurrentJobs, 1) + openFiles / 20
-        return max(16, openFiles - reserve)
+        let reserve = fixedReserve + descriptorsPerJob * max(concurrentJobs, 1) + openFiles / 20
+        return max(minimumConnections, openFiles - reserve)
+    }
+
+    /// The most jobs that can run at once under `openFiles`: jobs may take half of what is left
+    /// after the reserves, so a push server keeps at least as many descriptors for its clients.
+    /// Running out of descriptors while starting a tool is not an error swift-subprocess recovers
+    /// from (measured: 8,000 jobs under a 20,000 limit ended the process with a fatal error), so a
+    /// larger setting is lowered to this rather than trusted.
+    public static func jobLimit(openFiles: Int) -> Int {
+        max(1, (openFiles - fixedReserve - openFiles / 20) / 2 / descriptorsPerJob)
+    }
+
+    /// The configured job concurrency and connection limit, each lowered to what `openFiles` allows.
+    public static func fit(concurrentJobs: Int, maxConnections: Int?, openFiles: Int) -> (concurrentJobs: Int, maxConnections: Int) {
+        let jobs = min(max(concurrentJobs, 1), jobLimit(openFiles: openFiles))
+        let connections = connectionLimit(openFiles: openFiles, concurrentJobs: jobs)
+        return (jobs, min(maxConnections ?? connections, connections))
     }
 
     private static func clamp(_ value: rlim_t) -> Int {

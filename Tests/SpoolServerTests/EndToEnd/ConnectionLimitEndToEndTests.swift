@@ -29,9 +29,29 @@ import Testing
     }
 
     @Test func theDefaultLimitKeepsAReserveBelowTheOpenFileLimit() {
-        #expect(OpenFileBudget.connectionLimit(openFiles: 20_000, concurrentJobs: 2) == 20_000 - (128 + 32 + 1_000))
+        #expect(OpenFileBudget.connectionLimit(openFiles: 20_000, concurrentJobs: 2) == 20_000 - (128 + 2 * OpenFileBudget.descriptorsPerJob + 1_000))
         #expect(OpenFileBudget.connectionLimit(openFiles: 1_048_576, concurrentJobs: 8) < 1_048_576 - 50_000)
         #expect(OpenFileBudget.connectionLimit(openFiles: 100, concurrentJobs: 4) == 16, "never below a usable minimum")
         #expect(OpenFileBudget.softLimit() > 0)
+    }
+
+    /// Settings that would let the server run itself out of descriptors are lowered, not trusted.
+    @Test func settingsAreFittedToTheOpenFileLimit() {
+        #expect(OpenFileBudget.jobLimit(openFiles: 20_000) == (20_000 - 128 - 1_000) / 2 / OpenFileBudget.descriptorsPerJob)
+        #expect(OpenFileBudget.jobLimit(openFiles: 20_000) >= 1_000, "the 1k-job benchmark fits here")
+        #expect(OpenFileBudget.jobLimit(openFiles: 50) == 1, "always at least one job")
+
+        let plenty = OpenFileBudget.fit(concurrentJobs: 2, maxConnections: nil, openFiles: 20_000)
+        #expect(plenty.concurrentJobs == 2 && plenty.maxConnections == OpenFileBudget.connectionLimit(openFiles: 20_000, concurrentJobs: 2))
+
+        let greedy = OpenFileBudget.fit(concurrentJobs: 8_000, maxConnections: 50_000, openFiles: 20_000)
+        #expect(greedy.concurrentJobs == OpenFileBudget.jobLimit(openFiles: 20_000))
+        #expect(greedy.maxConnections == OpenFileBudget.connectionLimit(openFiles: 20_000, concurrentJobs: greedy.concurrentJobs))
+        // The two together stay inside the limit, and clients keep at least as much room as jobs.
+        #expect(OpenFileBudget.fixedReserve + OpenFileBudget.descriptorsPerJob * greedy.concurrentJobs + greedy.maxConnections <= 20_000)
+        #expect(greedy.maxConnections >= OpenFileBudget.descriptorsPerJob * greedy.concurrentJobs)
+
+        let modest = OpenFileBudget.fit(concurrentJobs: 4, maxConnections: 2, openFiles: 20_000)
+        #expect(modest.concurrentJobs == 4 && modest.maxConnections == 2, "a smaller explicit limit is kept")
     }
 }
