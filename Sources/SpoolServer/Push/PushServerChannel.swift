@@ -14,7 +14,8 @@ import NIOWebSocket
 /// once a connection is upgraded, ``handle(value:logger:)`` returns and no Swift task stays with it;
 /// the channel handler does the rest from the event loop. HTTP connections are served by
 /// Hummingbird exactly as before. At shutdown, NIO's quiescing reaches every open socket
-/// (``PushSocketHandler`` answers it with a 1001 close) and the server waits for them to close.
+/// (``PushSocketHandler`` answers it with a 1001 close); since Hummingbird's server waits only for
+/// connection tasks, ``PushSockets`` is what waits for those sockets to close.
 struct PushServerChannel: ServerChildChannel, HTTPChannelHandler {
     enum UpgradeResult: Sendable {
         case pushSocket
@@ -54,6 +55,7 @@ struct PushServerChannel: ServerChildChannel, HTTPChannelHandler {
             // (2 KiB) is most of what an idle push socket would cost. Requests and client messages
             // are small; the buffer still grows for a large upload.
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
+            try channel.pipeline.syncOperations.addHandler(SilentConnectionHandler())
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let (session, settings, sockets) = (self.session, self.settings, self.sockets)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import HummingbirdWSClient
 import HummingbirdWSCompression
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import SpoolServer
@@ -111,6 +112,20 @@ struct PushSocketEndToEndTests {
             #expect(withQuery.statusLine.hasPrefix("HTTP/1.1 101"))
             try await withQuery.send(text: clientFrame("ping", id: "q"))
             #expect(Frame(text: try await withQuery.nextText()).id == "q")
+
+            // An upgrade asked for on a connection that already served a request cannot be done
+            // there (NIO upgrades first requests only): it is redirected, and the connection closes.
+            let keptAlive = try RawHTTPConnection(port: port)
+            try keptAlive.askHealth()
+            #expect(keptAlive.answer(within: 10_000)?.hasPrefix("HTTP/1.1 200") == true)
+            try keptAlive.send(
+                "GET /api/ws?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+            let redirect = try #require(keptAlive.answer(within: 10_000))
+            #expect(redirect.hasPrefix("HTTP/1.1 307"), "\(redirect)")
+            #expect(redirect.lowercased().contains("location: /api/ws?x=1"))
+            #expect(redirect.lowercased().contains("connection: close"))
         }
     }
 
@@ -188,6 +203,21 @@ struct PushSocketEndToEndTests {
             for _ in 0..<100 where isAlive(pid) { try await Task.sleep(for: .milliseconds(100)) }
             #expect(!isAlive(pid))
         }
+    }
+
+    /// A connection that never sends a request must not hold up shutdown, nor stay open once its
+    /// client has stopped sending (`SilentConnectionHandler`).
+    @Test(.timeLimit(.minutes(1))) func silentConnectionsAreClosed() async throws {
+        let held = Mutex<RawHTTPConnection?>(nil)
+        try await SpoolHarness().run { client in
+            let port = try #require(client.port)
+            let halfClosed = try RawHTTPConnection(port: port)
+            halfClosed.shutdownWrite()
+            #expect(halfClosed.closedByPeer(within: 10_000))
+            try held.withLock { $0 = try RawHTTPConnection(port: port) }
+        }
+        // The server stopped, closing on its way the connection that never said anything.
+        #expect(held.withLock { $0?.closedByPeer(within: 5_000) } == true)
     }
 
     @Test func deflateOffersAreReadPerRFC7692() {

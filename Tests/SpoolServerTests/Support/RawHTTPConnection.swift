@@ -17,9 +17,26 @@ final class RawHTTPConnection {
     deinit { close(descriptor) }
 
     func askHealth() throws {
-        let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
-        let sent = request.withCString { send(descriptor, $0, strlen($0), 0) }
+        try send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+    }
+
+    /// Sends `request` as it is.
+    func send(_ request: String) throws {
+        let sent = request.withCString { Glibc.send(descriptor, $0, strlen($0), 0) }
         guard sent == request.utf8.count else { throw TestFailure("send() failed: \(errno)") }
+    }
+
+    /// Ends this side's sending (a TCP half-close), as a client that has nothing to say does.
+    func shutdownWrite() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+    }
+
+    /// Whether the server closes the connection within `milliseconds` (reading an end of stream).
+    func closedByPeer(within milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, milliseconds) == 1 else { return false }
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, 0) <= 0
     }
 
     /// The start of the answer, or nil when none arrives within `milliseconds`.
