@@ -194,7 +194,7 @@ import Testing
         "Downloading 18.2 MB of 40 MB", "", "quote \" backslash \\ slash / done", "line\nbreak\ttab\r\u{08}\u{0C}",
         "control \u{01}\u{1F}\u{1B}\u{00} end", "Ünïcödé — 日本語 😀 \u{2028}\u{7F}", "https://example.com/a/b?c=d&e=%20#f",
     ]
-    static let numbers: [Double] = [0, 0.1, 1, 12.5, 33.3, 66.7, 99.9, 100, 4.35, 1e15, 1e16, 1.5e16, 123_456_789_012, 9_007_199_254_740_993, 0.000123, 1e-5, 1e21]
+    static let numbers: [Double] = [0, 0.1, 1, 12.5, 33.3, 66.7, 99.9, 100, 4.35, 1e15, 1e16, 1.5e16, 123_456_789_012, 9_007_199_254_740_992, 9_007_199_254_740_994, 0.000123, 1e-5, 1e21]
 
     private func job() -> Job {
         var job = Job(
