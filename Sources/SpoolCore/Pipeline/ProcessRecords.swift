@@ -83,10 +83,8 @@ public struct ProcessRecords: Sendable {
         var waiting = processes
         for _ in 0..<250 where !waiting.isEmpty {
             waiting.removeAll { process in
-                guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
-                else { return true }
-                let state = stat[stat.index(after: close)...].dropFirst().first
-                return state == "Z" || state == "X" || startTime(of: process.pid) != process.start
+                guard let fields = statFields(of: process.pid) else { return true }
+                return fields.first == "Z" || fields.first == "X" || startTime(from: fields) != process.start
             }
             if !waiting.isEmpty { usleep(20_000) }
         }
@@ -95,13 +93,21 @@ public struct ProcessRecords: Sendable {
 
     /// Field 22 of `/proc/PID/stat`: the start time in clock ticks since boot.
     static func startTime(of pid: Int32) -> UInt64? {
+        statFields(of: pid).flatMap(startTime(from:))
+    }
+
+    /// The start time among ``statFields(of:)``.
+    private static func startTime(from fields: [Substring]) -> UInt64? {
+        fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name, so from field 3 (the state) on; nil
+    /// when the process is gone. The name is skipped by its last `)`, since it may hold spaces.
+    private static func statFields(of pid: Int32) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return nil }
-        // Fields after the command name start at field 3 (state).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19 else { return nil }
-        return UInt64(fields[19])
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     static func commandLine(of pid: Int32) -> String? {

@@ -205,7 +205,8 @@ final class FrameQueue: EventSubscriber {
     }
 
     /// Whether the client has fallen too far behind: over capacity, or the oldest unsent frame has
-    /// waited longer than `limit`.
+    /// waited longer than `limit`. The rule the attached writer's stall check applies as frames are
+    /// queued; nothing polls it any more (the watchdog task is gone), the tests ask it directly.
     func isStuck(longerThan limit: Duration) -> Bool {
         let now = clock.now
         return state.withLock { $0.isStuck(now: now, limit: limit) }
