@@ -3,13 +3,20 @@ import Logging
 import Subprocess
 import SystemPackage
 
-/// Runs one media tool as a subprocess in its own session and tears its whole process group down
+/// Runs one media tool as a subprocess in its own process group and tears the whole group down
 /// when the calling task is cancelled.
 ///
 /// Why swift-subprocess and not `Foundation.Process`: children that `Process` starts from async
 /// code inherit a blocked SIGTERM, so cancelling would do nothing. Here the child gets a clean signal
-/// mask, a new session (so the group holds yt-dlp's own ffmpeg children too), and a teardown of
-/// SIGTERM to the group, then SIGKILL.
+/// mask, a process group of its own (so the group holds yt-dlp's own ffmpeg children too), and a
+/// teardown of SIGTERM to the group, then SIGKILL.
+///
+/// A process group, not a new session: with the kernel's autogroup scheduling (on by default, and in
+/// force whenever the server is not in a CPU cgroup of its own, as when it is started from a shell),
+/// every new session is a scheduling group of its own that weighs as much as the whole server. A
+/// thousand tools then outweighed the server a thousand to one, and their nice value (see
+/// ``SpawnExecutor``) counted for nothing. Within the server's group a niced tool yields to the
+/// server's threads (BENCHMARKS.md, change 11).
 public struct ToolRunner: Sendable {
     /// How a run ended: the exit status and the last lines the tool printed that were not progress.
     public struct Outcome: Sendable {
@@ -30,7 +37,7 @@ public struct ToolRunner: Sendable {
 
     private var platformOptions: PlatformOptions {
         var options = PlatformOptions()
-        options.createSession = true
+        options.processGroupID = 0
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
         return options
     }
