@@ -34,6 +34,15 @@ final class SpawnExecutor: TaskExecutor {
         thread.start()
     }
 
+    /// Lowers a started tool to the spawn thread's nice value. Tools inherit it from swift-subprocess's
+    /// worker thread, which inherits it from the thread that created it; this makes sure, whichever
+    /// thread that was (a readiness check, a test), and is a no-op when it was this one.
+    static func lowerPriority(of pid: Int32) {
+        #if canImport(Glibc)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), shared.niceness)
+        #endif
+    }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         jobs.withLock { $0.append(job) }

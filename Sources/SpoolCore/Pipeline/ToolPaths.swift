@@ -27,7 +27,12 @@ public struct ToolPaths: Sendable, Equatable {
     /// Whether `command` resolves to an executable file now. A path is checked on disk: the
     /// subprocess library accepts any path without looking, which would make `/readyz` lie.
     public static func isAvailable(_ command: String) async -> Bool {
-        guard let path = try? await executable(command).resolveExecutablePath(in: .inherit) else { return false }
+        // On the spawn thread: the lookup runs on swift-subprocess's worker, which this may create,
+        // and every tool inherits the nice value of the thread that created it (SpawnExecutor).
+        let resolved = await withTaskExecutorPreference(SpawnExecutor.shared) {
+            try? await executable(command).resolveExecutablePath(in: .inherit)
+        }
+        guard let path = resolved else { return false }
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path.string, isDirectory: &isDirectory) && !isDirectory.boolValue
             && FileManager.default.isExecutableFile(atPath: path.string)

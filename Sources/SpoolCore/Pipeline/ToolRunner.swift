@@ -64,6 +64,7 @@ public struct ToolRunner: Sendable {
                 output: .sequence,
                 error: .combinedWithOutput
             ) { execution in
+                SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
                 onSpawn(execution.processIdentifier.value)
                 // The lines are read and handled on the shared pool again; only the start (and
                 // swift-subprocess's own bookkeeping) stays on the spawn thread.
@@ -96,6 +97,7 @@ public struct ToolRunner: Sendable {
                 output: .string(limit: limit),
                 error: .string(limit: 256 << 10)
             ) { execution in
+                SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
                 onSpawn(execution.processIdentifier.value)
             }
         }
