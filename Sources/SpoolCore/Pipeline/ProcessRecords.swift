@@ -9,8 +9,8 @@ import Glibc
 /// Remembers, on disk, which process groups each running job has started, so that a server that
 /// was killed (SIGKILL, power loss of the parent, OOM) can end them when it starts again.
 ///
-/// Tools run in process groups of their own, so they outlive a killed server; left alone they would keep
-/// downloading into scratch folders that start-up is about to sweep. A recorded pid is signalled
+/// Tools run in process groups of their own, so they outlive a killed server; left alone they would
+/// keep downloading into scratch folders that start-up is about to sweep. A recorded pid is signalled
 /// only when it is provably the same process: its start time (from `/proc/PID/stat`) must match the
 /// recorded one, so a pid the kernel has since reused for something else is never touched.
 public struct ProcessRecords: Sendable {
