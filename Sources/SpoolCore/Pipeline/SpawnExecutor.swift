@@ -6,20 +6,21 @@ import Glibc
 #endif
 
 /// Where tools are started and looked after: one thread of its own, off Swift's cooperative pool,
-/// running at a lower CPU priority that every tool it starts inherits.
+/// running at a lower CPU priority that every tool inherits.
 ///
-/// Starting a process blocks its thread: swift-subprocess starts tools with `posix_spawn` (a
-/// `vfork`-style clone), so the calling thread waits until the child has closed its inherited
-/// descriptors and called `exec`. With a thousand jobs moving from download to transcode together
-/// (BENCHMARKS.md), those starts and the tools' own start-up took both cores, and the pushes of
-/// every other job waited ~200–400 ms.
-///
-/// So the starts run here, and at `niceness` 10: the kernel gives the child's set-up and then the
-/// tool itself (Linux children inherit the nice value of the thread that spawned them) the CPU
-/// only when the server's own threads do not want it. (Spawning on the shared pool and nicing each
-/// tool right after it started was tried: the step from download to transcode then blocked the
-/// pool and its p99 doubled; BENCHMARKS.md, change 5.) A push server's pushes and
-/// pages stay quick while conversions take whatever is left, which on an idle machine is all of it.
+/// swift-subprocess starts every process with `posix_spawn` (a `vfork`-style clone) from one worker
+/// thread of its own, which waits there until the child has closed its inherited descriptors and
+/// called `exec`. That worker is created on first use by the thread that first needs it, and Linux
+/// threads and children inherit the nice value of the thread that creates them. Running every
+/// `Subprocess.run` (and the tool lookup of `/readyz`) here, at `niceness` 10, makes this thread
+/// create the worker, so the child's set-up and then the tool itself get the CPU only when the
+/// server's own threads do not want it; ``lowerPriority(of:)`` holds tools to it should the worker
+/// ever come from elsewhere. The rest of each start (pipes, registrations, a short tool's output)
+/// also stays here, off the pool: with a thousand jobs moving from download to transcode together
+/// (BENCHMARKS.md) the pushes of every other job waited ~200–400 ms before this executor, and
+/// running it all on the pool instead was tried twice and made that moment worse (changes 5 and
+/// 11). A push server's pushes and pages stay quick while conversions take whatever is left,
+/// which on an idle machine is all of it.
 final class SpawnExecutor: TaskExecutor {
     static let shared = SpawnExecutor(niceness: 10)
 
