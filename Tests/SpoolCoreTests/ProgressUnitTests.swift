@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import SpoolCore
 
@@ -92,12 +93,17 @@ import Testing
 
 // MARK: - ProgressMeter
 
-/// Records what a ``ProgressMeter`` reports.
-private actor RecordingProgressSink: ProgressSink {
-    private(set) var updates: [ProgressUpdate] = []
+/// Records what a ``ProgressMeter`` reports, awaited or posted, in one list.
+private final class RecordingProgressSink: ProgressSink {
+    private let recorded = Mutex<[ProgressUpdate]>([])
+    var updates: [ProgressUpdate] { recorded.withLock { $0 } }
 
-    func report(_ update: ProgressUpdate) {
-        updates.append(update)
+    func report(_ update: ProgressUpdate) async {
+        post(update)
+    }
+
+    func post(_ update: ProgressUpdate) {
+        recorded.withLock { $0.append(update) }
     }
 }
 
@@ -106,20 +112,20 @@ private actor RecordingProgressSink: ProgressSink {
         let sink = RecordingProgressSink()
         var meter = ProgressMeter(sink: sink, interval: .zero)
         await meter.enter(.metadata, range: PhaseWeights.metadata, message: "Reading")
-        await meter.advance(fraction: 1, message: "Read")
+        meter.advance(fraction: 1, message: "Read")
         await meter.enter(.download, range: PhaseWeights.download(for: .mp3), message: "Downloading")
-        await meter.advance(fraction: 0.5, message: "half")
-        await meter.advance(fraction: 0.2, message: "second stream restarted its count")
-        await meter.advance(fraction: nil, message: "unknown")
-        await meter.advance(fraction: 1.5, message: "over")
+        meter.advance(fraction: 0.5, message: "half")
+        meter.advance(fraction: 0.2, message: "second stream restarted its count")
+        meter.advance(fraction: nil, message: "unknown")
+        meter.advance(fraction: 1.5, message: "over")
         await meter.enter(.transcode, range: 50...PhaseWeights.transcodeEnd, message: "Converting")
-        await meter.advance(fraction: 0, message: "start")
-        await meter.advance(fraction: 0.5, message: "half")
+        meter.advance(fraction: 0, message: "start")
+        meter.advance(fraction: 0.5, message: "half")
         await meter.enter(.store, range: PhaseWeights.store, message: "Saving")
-        await meter.advance(fraction: -1, message: "negative")
-        await meter.advance(fraction: 1, message: "saved")
+        meter.advance(fraction: -1, message: "negative")
+        meter.advance(fraction: 1, message: "saved")
 
-        let updates = await sink.updates
+        let updates = sink.updates
         #expect(updates.map(\.progress) == [0, 5, 5, 32.5, 32.5, 32.5, 60, 60, 60, 78.5, 97, 97, 99])
         #expect(updates.map(\.step) == [.metadata, .metadata, .download, .download, .download, .download, .download, .transcode, .transcode, .transcode, .store, .store, .store])
         for (earlier, later) in zip(updates, updates.dropFirst()) {
@@ -135,10 +141,10 @@ private actor RecordingProgressSink: ProgressSink {
         for (step, range) in phases {
             await meter.enter(step, range: range, message: "\(step)")
             for fraction in stride(from: 0.0, through: 1.0, by: 0.1) {
-                await meter.advance(fraction: fraction, message: "")
+                meter.advance(fraction: fraction, message: "")
             }
         }
-        let updates = await sink.updates
+        let updates = sink.updates
         for (step, range) in phases {
             let inPhase = updates.filter { $0.step == step }
             #expect(inPhase.count == 12)
@@ -152,10 +158,10 @@ private actor RecordingProgressSink: ProgressSink {
         let sink = RecordingProgressSink()
         var meter = ProgressMeter(sink: sink, interval: .zero)
         await meter.enter(.download, range: 5...55, message: "")
-        await meter.advance(fraction: 1, message: "")
+        meter.advance(fraction: 1, message: "")
         await meter.enter(.metadata, range: 0...5, message: "again")
-        await meter.advance(fraction: 1, message: "")
-        let progress = await sink.updates.map(\.progress)
+        meter.advance(fraction: 1, message: "")
+        let progress = sink.updates.map(\.progress)
         #expect(progress == [5, 55, 55, 55])
     }
 
@@ -165,13 +171,13 @@ private actor RecordingProgressSink: ProgressSink {
         let source = SourceSummary(title: "T", durationSeconds: 8, thumbnailUrl: nil, extractor: "generic")
         await meter.enter(.metadata, range: 0...5, message: "enter metadata", source: source)
         for index in 1...20 {
-            await meter.advance(fraction: Double(index) / 20, message: "dropped \(index)")
+            meter.advance(fraction: Double(index) / 20, message: "dropped \(index)")
         }
-        await meter.advance(fraction: nil, message: "forced", live: LiveProgress(speedBytesPerSecond: 1000, etaSeconds: 3), force: true)
+        meter.advance(fraction: nil, message: "forced", live: LiveProgress(speedBytesPerSecond: 1000, etaSeconds: 3), force: true)
         await meter.enter(.download, range: 5...55, message: "enter download")
-        await meter.advance(fraction: 0.5, message: "dropped again")
+        meter.advance(fraction: 0.5, message: "dropped again")
 
-        let updates = await sink.updates
+        let updates = sink.updates
         #expect(updates.map(\.message) == ["enter metadata", "forced", "enter download"])
         #expect(updates.map(\.progress) == [0, 5, 5])
         #expect(updates[0].source == source)

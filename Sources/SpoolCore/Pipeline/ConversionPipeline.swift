@@ -161,20 +161,21 @@ public struct ConversionPipeline: Sendable {
             "-o", workspace.appending("source.%(ext)s").string,
         ]
         if settings.tools.ffmpeg.contains("/") { arguments += ["--ffmpeg-location", settings.tools.ffmpeg] }
-        var tracker = DownloadTracker(expectedStreams: streamCount)
-        let outcome = try await runner.stream(
-            settings.tools.ytDlp, arguments: arguments, workingDirectory: workspace, onSpawn: recorder(for: id)
-        ) { line in
+        let (outcome, lines) = try await runner.stream(
+            settings.tools.ytDlp, arguments: arguments, workingDirectory: workspace, onSpawn: recorder(for: id),
+            state: (meter: meter, tracker: DownloadTracker(expectedStreams: streamCount))
+        ) { lines, line in
             guard let progress = YtDlpProgressParser.parse(line: line) else { return false }
-            let fraction = tracker.fraction(after: progress)
-            await meter.advance(
+            let fraction = lines.tracker.fraction(after: progress)
+            lines.meter.advance(
                 fraction: fraction,
-                message: tracker.message(for: progress),
+                message: lines.tracker.message(for: progress),
                 live: LiveProgress(speedBytesPerSecond: progress.speedBytesPerSecond, etaSeconds: progress.etaSeconds),
                 force: progress.isFinished
             )
             return true
         }
+        meter = lines.meter
         guard outcome.succeeded else {
             logger.warning("yt-dlp download failed", metadata: ["tool.status": "\(outcome.status)", "tool.tail": "\(outcome.tail)"])
             throw ToolErrorClassifier.ytDlpFailure(outcome.tail, step: .download)
@@ -205,21 +206,23 @@ public struct ConversionPipeline: Sendable {
         logger: Logger
     ) async throws {
         let arguments = plan.ffmpegArguments(input: input.string, output: output.string, title: title, videoPreset: settings.videoPreset)
-        var parser = FFmpegProgressParser()
         let verb = plan.isRemux ? "Remuxing" : "Converting"
-        let outcome = try await runner.stream(settings.tools.ffmpeg, arguments: arguments, onSpawn: recorder(for: id)) { line in
+        let (outcome, lines) = try await runner.stream(
+            settings.tools.ffmpeg, arguments: arguments, onSpawn: recorder(for: id), state: (meter: meter, parser: FFmpegProgressParser())
+        ) { lines, line in
             guard line.contains("=") else { return false }
-            guard let block = parser.consume(line: line) else { return Self.isProgressKey(line) }
+            guard let block = lines.parser.consume(line: line) else { return Self.isProgressKey(line) }
             let fraction: Double? =
                 if block.isEnd { 1 } else if let time = block.outTimeSeconds, let duration, duration > 0 { time / duration } else { nil }
             var eta: Double?
             if let time = block.outTimeSeconds, let duration, let rate = block.speed, rate > 0, time < duration { eta = (duration - time) / rate }
-            await meter.advance(
+            lines.meter.advance(
                 fraction: fraction, message: Self.transcodeMessage(verb: verb, block: block, duration: duration), live: LiveProgress(etaSeconds: eta),
                 force: block.isEnd
             )
             return true
         }
+        meter = lines.meter
         guard outcome.succeeded else {
             logger.warning("ffmpeg failed", metadata: ["tool.status": "\(outcome.status)", "tool.tail": "\(outcome.tail)"])
             throw ToolErrorClassifier.ffmpegFailure(outcome.tail)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Subprocess
 import SystemPackage
 
@@ -30,9 +31,13 @@ public struct ToolRunner: Sendable {
     /// How many non-progress lines to keep for logs and error classification.
     public var tailLines: Int
 
-    public init(gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20) {
+    /// Where tool output is read: the server's event loops (Hummingbird's default group too).
+    public var eventLoopGroup: MultiThreadedEventLoopGroup
+
+    public init(gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton) {
         self.gracePeriod = gracePeriod
         self.tailLines = tailLines
+        self.eventLoopGroup = eventLoopGroup
     }
 
     private var platformOptions: PlatformOptions {
@@ -43,41 +48,66 @@ public struct ToolRunner: Sendable {
     }
 
     /// Runs `command` with stdout and stderr merged into one line stream, handing each line to
-    /// `onLine`; `onLine` returns whether the line was progress (progress lines are not kept in the
-    /// tail). Throws `CancellationError` when the task was cancelled, after the group is gone.
+    /// `onLine` together with `state`, which the handler may change and which is returned at the
+    /// end; `onLine` returns whether the line was progress (progress lines are not kept in the tail).
+    /// Throws `CancellationError` when the task was cancelled, after the group is gone.
+    ///
+    /// The lines are read and handled on an event loop (``ToolOutputChannel``), so `onLine` must not
+    /// block; what it reports goes out without waiting (``ProgressSink/post(_:)``).
+    public func stream<State: Sendable>(
+        _ command: String,
+        arguments: [String],
+        workingDirectory: FilePath? = nil,
+        onSpawn: (Int32) -> Void = { _ in },
+        state: State,
+        onLine: @escaping @Sendable (inout State, String) -> Bool
+    ) async throws -> (outcome: Outcome, state: State) {
+        let output = try await ToolOutputChannel.open(on: eventLoopGroup, tailLines: tailLines, state: state, onLine: onLine)
+        // The child gets the write end as both stdout and stderr; this process closes its copy
+        // exactly once, as soon as the spawn is over either way, so end-of-file means the tool (and
+        // whatever it started) is done.
+        let writeEnd = FileDescriptorOutput.fileDescriptor(output.writeEnd.descriptor, closeAfterSpawningProcess: false)
+        let status: TerminationStatus, lines: (tail: LineTail, state: State)
+        do {
+            (status, lines) = try await Self.mapSpawnErrors(command) {
+                let result = try await Subprocess.run(
+                    ToolPaths.executable(command),
+                    arguments: Arguments(arguments),
+                    environment: .inherit.updating(["PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"]),
+                    workingDirectory: workingDirectory,
+                    platformOptions: platformOptions,
+                    input: .none,
+                    output: writeEnd,
+                    error: writeEnd
+                ) { execution in
+                    output.writeEnd.close()
+                    SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
+                    onSpawn(execution.processIdentifier.value)
+                    return try await output.lines()
+                }
+                return (result.terminationStatus, result.closureResult)
+            }
+        } catch {
+            // Not started: nothing will write, and nothing else closes either end.
+            output.writeEnd.close()
+            output.close()
+            throw error
+        }
+        try Task.checkCancellation()
+        return (Outcome(status: status, tail: lines.tail.lines), lines.state)
+    }
+
+    /// ``stream(_:arguments:workingDirectory:onSpawn:state:onLine:)`` for a handler that keeps nothing.
     public func stream(
         _ command: String,
         arguments: [String],
         workingDirectory: FilePath? = nil,
         onSpawn: (Int32) -> Void = { _ in },
-        onLine: (String) async -> Bool
+        onLine: @escaping @Sendable (String) -> Bool
     ) async throws -> Outcome {
-        var tail = LineTail(capacity: tailLines)
-        let result = try await Self.mapSpawnErrors(command) {
-            try await Subprocess.run(
-                ToolPaths.executable(command),
-                arguments: Arguments(arguments),
-                environment: .inherit.updating(["PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"]),
-                workingDirectory: workingDirectory,
-                platformOptions: platformOptions,
-                input: .none,
-                output: .sequence,
-                error: .combinedWithOutput
-            ) { execution in
-                SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
-                onSpawn(execution.processIdentifier.value)
-                // The lines are read and handled on the shared pool again; only the start (and
-                // swift-subprocess's own bookkeeping) stays on the spawn thread.
-                return try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
-                        if await !onLine(line) { tail.append(line) }
-                    }
-                    return tail
-                }
-            }
-        }
-        try Task.checkCancellation()
-        return Outcome(status: result.terminationStatus, tail: result.closureResult.lines)
+        try await stream(command, arguments: arguments, workingDirectory: workingDirectory, onSpawn: onSpawn, state: ()) { _, line in
+            onLine(line)
+        }.outcome
     }
 
     /// Runs `command` and collects its whole stdout (at most `limit` bytes) and the tail of stderr.

@@ -4,7 +4,7 @@
 /// Each stream gets an equal share: the metadata step knows how many streams the chosen format
 /// has (`137+140` is two) but not always their sizes, and an honest, monotonic figure matters more
 /// than a perfectly even one.
-struct DownloadTracker {
+struct DownloadTracker: Sendable {
     private var finishedStreams = 0
     private var expectedStreams: Int
     private var lastDownloaded: Int64 = 0

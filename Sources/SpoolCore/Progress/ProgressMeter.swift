@@ -4,7 +4,10 @@
 /// at once, so the step change is never hidden; progress inside a phase is sent at most once per
 /// `interval` (the protocol promises about ten updates a second, not one per tool line). The figure
 /// never goes backwards, even when a tool restarts its own count (a second yt-dlp stream, say).
-struct ProgressMeter {
+///
+/// Phase changes come from the pipeline's task and are awaited; progress inside a phase comes from
+/// the event loop reading the tool's output (``ToolOutputChannel``) and is posted without waiting.
+struct ProgressMeter: Sendable {
     private let sink: any ProgressSink
     private let interval: Duration
     private let clock = ContinuousClock()
@@ -32,7 +35,7 @@ struct ProgressMeter {
     /// the pacing lets through.
     mutating func advance(
         fraction: Double?, message: @autoclosure () -> String, live: LiveProgress = LiveProgress(), force: Bool = false
-    ) async {
+    ) {
         if let fraction {
             let clamped = min(max(fraction, 0), 1)
             overall = max(overall, range.lowerBound + (range.upperBound - range.lowerBound) * clamped)
@@ -40,7 +43,7 @@ struct ProgressMeter {
         let now = clock.now
         if !force, let lastSent, now - lastSent < interval { return }
         lastSent = now
-        await sink.report(ProgressUpdate(step: step, progress: overall, message: message(), live: live))
+        sink.post(ProgressUpdate(step: step, progress: overall, message: message(), live: live))
     }
 }
 

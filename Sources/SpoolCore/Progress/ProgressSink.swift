@@ -1,6 +1,10 @@
 /// Receives a running job's progress. The job coordinator implements it; tests can record it.
 public protocol ProgressSink: Sendable {
+    /// Reports and waits until the report is applied: a phase change, from the pipeline's task.
     func report(_ update: ProgressUpdate) async
+    /// Reports without waiting, from the event loop that reads a tool's output. Reports of one
+    /// caller apply in the order they were made, and before any it reports afterwards.
+    func post(_ update: ProgressUpdate)
 }
 
 /// One step forward in a job, in overall terms.

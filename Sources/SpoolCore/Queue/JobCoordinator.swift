@@ -7,7 +7,14 @@ import Logging
 /// gets its `seq`, joins the history and reaches every subscriber in one step, and a new
 /// subscriber's snapshot and replay happen in one step too, so nothing can slip between them.
 /// The pipelines run outside (see ``JobRunnerService``) and report here.
+///
+/// It runs on ``ProgressExecutor``, which takes progress reports (``post(_:_:then:)``) ahead of
+/// everything else, so a job's progress keeps flowing while a thousand others change step.
 public actor JobCoordinator {
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        ProgressExecutor.shared.asUnownedSerialExecutor()
+    }
+
     /// Tunables, all with defaults that suit one small server.
     public struct Settings: Sendable {
         public var maxConcurrentJobs: Int
@@ -140,6 +147,16 @@ public actor JobCoordinator {
         publish(job, kind: .progress, live: update.live)
         // The writer keeps only the newest state per job and writes in batches, so this is cheap.
         writer.enqueue(jobs[id] ?? job)
+    }
+
+    /// Applies a progress report without the caller waiting: the way the event loop that reads a
+    /// tool's output reports. Reports are urgent work on ``ProgressExecutor``, in one FIFO queue, so
+    /// those of one job apply in the order they were posted; `then` runs once it is applied.
+    public nonisolated func post(_ id: JobID, _ update: ProgressUpdate, then done: (@Sendable () -> Void)? = nil) {
+        ProgressExecutor.shared.runUrgently { [self] in
+            assumeIsolated { coordinator in coordinator.report(id, update) }
+            done?()
+        }
     }
 
     /// Ends a run of the pipeline and tells everyone.

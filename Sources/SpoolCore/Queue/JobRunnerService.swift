@@ -85,11 +85,20 @@ public struct JobRunnerService: Service {
 }
 
 /// Forwards a pipeline's progress to the coordinator for one job.
+///
+/// Both ways go through ``JobCoordinator/post(_:_:then:)``, so a phase change the pipeline awaits
+/// queues behind the reports its tool's output posted before it, never ahead of them.
 struct CoordinatorProgressSink: ProgressSink {
     let coordinator: JobCoordinator
     let id: JobID
 
     func report(_ update: ProgressUpdate) async {
-        await coordinator.report(id, update)
+        await withCheckedContinuation { (applied: CheckedContinuation<Void, Never>) in
+            coordinator.post(id, update) { applied.resume() }
+        }
+    }
+
+    func post(_ update: ProgressUpdate) {
+        coordinator.post(id, update)
     }
 }
