@@ -1,6 +1,5 @@
 import Foundation
 import Subprocess
-import Synchronization
 import Testing
 @testable import SpoolCore
 
@@ -57,11 +56,11 @@ import Testing
     /// Cancelling ends the tool's whole group (the shell and the `sleep` it started) and the run
     /// throws `CancellationError` with what was read so far discarded.
     @Test func cancellingEndsTheToolAndEverythingItStarted() async throws {
-        let started = Mutex<[Int32]>([])
+        let started = AsyncStream<Int32>.makeStream()
         let seen = AsyncStream<String>.makeStream()
         let run = Task {
             try await ToolRunner(gracePeriod: .milliseconds(200)).stream(
-                "sh", arguments: ["-c", "sleep 30 & echo $!; wait"], onSpawn: { pid in started.withLock { $0.append(pid) } }, state: ()
+                "sh", arguments: ["-c", "sleep 30 & echo $!; wait"], onSpawn: { pid in started.continuation.yield(pid) }, state: ()
             ) { _, line in
                 seen.continuation.yield(line)
                 return false
@@ -69,7 +68,8 @@ import Testing
         }
         var iterator = seen.stream.makeAsyncIterator()
         let sleeper = try #require(await iterator.next().flatMap { Int32($0) })
-        let shell = try #require(started.withLock { $0.first })
+        var spawned = started.stream.makeAsyncIterator()
+        let shell = try #require(await spawned.next())
         run.cancel()
         await #expect(throws: CancellationError.self) { try await run.value }
         #expect(kill(shell, 0) == -1 && errno == ESRCH)

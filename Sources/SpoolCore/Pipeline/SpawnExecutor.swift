@@ -6,23 +6,25 @@ import Glibc
 #endif
 
 /// Where tools are started and looked after: one thread of its own, off Swift's cooperative pool,
-/// running at a lower CPU priority that every tool inherits.
+/// at nice 10.
 ///
 /// swift-subprocess starts every process with `posix_spawn` (a `vfork`-style clone) from one worker
-/// thread of its own, which waits there until the child has closed its inherited descriptors and
-/// called `exec`. That worker is created on first use by the thread that first needs it, and Linux
-/// threads and children inherit the nice value of the thread that creates them. Running every
-/// `Subprocess.run` (and the tool lookup of `/readyz`) here, at `niceness` 10, makes this thread
-/// create the worker, so the child's set-up and then the tool itself get the CPU only when the
-/// server's own threads do not want it; ``lowerPriority(of:)`` holds tools to it should the worker
-/// ever come from elsewhere. The rest of each start (pipes, registrations, a short tool's output)
-/// also stays here, off the pool: with a thousand jobs moving from download to transcode together
+/// thread of its own, created on first use by the thread that first needs it; Linux threads and
+/// children inherit the nice value of the thread that creates them. Running every `Subprocess.run`
+/// (and the tool lookup of `/readyz`) here makes this thread create that worker, so a child's
+/// set-up before `exec` is niced too, before ``ToolPriority`` takes over for the tool itself. The
+/// rest of each start (pipes, registrations, a short tool's output, waiting for the exit) also
+/// stays here, off the pool: with a thousand jobs moving from download to transcode together
 /// (BENCHMARKS.md) the pushes of every other job waited ~200–400 ms before this executor, and
 /// running it all on the pool instead was tried twice and made that moment worse (changes 5 and
-/// 11). A push server's pushes and pages stay quick while conversions take whatever is left,
-/// which on an idle machine is all of it.
+/// 11).
+///
+/// Nice 10, not `SCHED_IDLE` like the tools: this thread shares locks with the server's own
+/// threads (its job queue, the allocator's), and an idle-class thread preempted while holding one
+/// would stall them until the machine had nothing else to do. Nothing on the progress path waits
+/// for it (change 12).
 final class SpawnExecutor: TaskExecutor {
-    static let shared = SpawnExecutor(niceness: 10)
+    static let shared = SpawnExecutor(niceness: ToolPriority.niceness)
 
     private let jobs = Mutex<[UnownedJob]>([])
     private let available = DispatchSemaphore(value: 0)
@@ -33,15 +35,6 @@ final class SpawnExecutor: TaskExecutor {
         let thread = Thread { [self] in runJobs() }
         thread.name = "spool-tool-spawn"
         thread.start()
-    }
-
-    /// Lowers a started tool to the spawn thread's nice value. Tools inherit it from swift-subprocess's
-    /// worker thread, which inherits it from the thread that created it; this makes sure, whichever
-    /// thread that was (a readiness check, a test), and is a no-op when it was this one.
-    static func lowerPriority(of pid: Int32) {
-        #if canImport(Glibc)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), shared.niceness)
-        #endif
     }
 
     func enqueue(_ job: consuming ExecutorJob) {

@@ -15,9 +15,9 @@ import SystemPackage
 /// A process group, not a new session: with the kernel's autogroup scheduling (on by default, and in
 /// force whenever the server is not in a CPU cgroup of its own, as when it is started from a shell),
 /// every new session is a scheduling group of its own that weighs as much as the whole server. A
-/// thousand tools then outweighed the server a thousand to one, and their nice value (see
-/// ``SpawnExecutor``) counted for nothing. Within the server's group a niced tool yields to the
-/// server's threads (BENCHMARKS.md, change 11).
+/// thousand tools then outweighed the server a thousand to one, and their priority (see
+/// ``ToolPriority``) counted for nothing. Within the server's group a tool yields to the server's
+/// threads (BENCHMARKS.md, changes 11 and 12).
 public struct ToolRunner: Sendable {
     /// How a run ended: the exit status and the last lines the tool printed that were not progress.
     public struct Outcome: Sendable {
@@ -34,9 +34,16 @@ public struct ToolRunner: Sendable {
     /// Where tool output is read: the server's event loops (Hummingbird's default group too).
     public var eventLoopGroup: MultiThreadedEventLoopGroup
 
-    public init(gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton) {
+    /// How much CPU the tools may take (set on each tool right after it starts).
+    public var priority: ToolPriority
+
+    public init(
+        gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20, priority: ToolPriority = .idle,
+        eventLoopGroup: MultiThreadedEventLoopGroup = .singleton
+    ) {
         self.gracePeriod = gracePeriod
         self.tailLines = tailLines
+        self.priority = priority
         self.eventLoopGroup = eventLoopGroup
     }
 
@@ -67,10 +74,10 @@ public struct ToolRunner: Sendable {
         // exactly once, as soon as the spawn is over either way, so end-of-file means the tool (and
         // whatever it started) is done.
         let writeEnd = FileDescriptorOutput.fileDescriptor(output.writeEnd.descriptor, closeAfterSpawningProcess: false)
-        let status: TerminationStatus, lines: (tail: LineTail, state: State)
+        let status: TerminationStatus
         do {
-            (status, lines) = try await Self.mapSpawnErrors(command) {
-                let result = try await Subprocess.run(
+            status = try await Self.mapSpawnErrors(command) {
+                try await Subprocess.run(
                     ToolPaths.executable(command),
                     arguments: Arguments(arguments),
                     environment: .inherit.updating(["PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"]),
@@ -81,18 +88,21 @@ public struct ToolRunner: Sendable {
                     error: writeEnd
                 ) { execution in
                     output.writeEnd.close()
-                    SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
+                    priority.apply(to: execution.processIdentifier.value)
                     onSpawn(execution.processIdentifier.value)
-                    return try await output.lines()
-                }
-                return (result.terminationStatus, result.closureResult)
+                }.terminationStatus
             }
         } catch {
-            // Not started: nothing will write, and nothing else closes either end.
+            // Not started (or torn down): close both ends; nothing more will be read.
             output.writeEnd.close()
             output.close()
             throw error
         }
+        // Waited for here, back on the shared pool, and not inside the run on the niced spawn
+        // thread: waiting registers with the event loop under its lock, and a niced thread holding
+        // that lock while a thousand niced tools take the CPU stalled the loop (BENCHMARKS.md,
+        // change 12). swift-subprocess tears the group down on cancellation without the body.
+        let lines = try await output.lines()
         try Task.checkCancellation()
         return (Outcome(status: status, tail: lines.tail.lines), lines.state)
     }
@@ -127,7 +137,7 @@ public struct ToolRunner: Sendable {
                 output: .string(limit: limit),
                 error: .string(limit: 256 << 10)
             ) { execution in
-                SpawnExecutor.lowerPriority(of: execution.processIdentifier.value)
+                priority.apply(to: execution.processIdentifier.value)
                 onSpawn(execution.processIdentifier.value)
             }
         }

@@ -25,6 +25,7 @@ public struct AppRequestContext: RequestContext {
 public func buildApplication(_ configuration: SpoolConfiguration) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "spool")
     logger.logLevel = configuration.logLevel
+    for warning in configuration.warnings { logger.warning("configuration: \(warning)") }
 
     let objectStore = LocalObjectStore(root: FilePath(configuration.storagePath))
     try objectStore.prepare()
@@ -42,6 +43,7 @@ public func buildApplication(_ configuration: SpoolConfiguration) async throws -
     let pipeline = ConversionPipeline(
         settings: .init(tools: configuration.tools, progressInterval: configuration.progressInterval, videoPreset: configuration.videoPreset),
         objectStore: objectStore,
+        runner: ToolRunner(priority: configuration.toolPriority),
         logger: logger
     )
     let runner = JobRunnerService(coordinator: coordinator, pipeline: pipeline, objectStore: objectStore, logger: logger)

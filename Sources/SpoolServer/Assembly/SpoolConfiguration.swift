@@ -18,6 +18,8 @@ public struct SpoolConfiguration: Sendable {
     public var publicPath = "Public"
     public var concurrentJobs = ProcessInfo.processInfo.activeProcessorCount
     public var tools = ToolPaths()
+    /// How much CPU the tools may take: `idle` (default) or `low`; see ``ToolPriority``.
+    public var toolPriority = ToolPriority.idle
     public var progressInterval: Duration = .milliseconds(100)
     public var videoPreset = "veryfast"
     /// WebSocket ping period; a peer that stops answering is closed.
@@ -30,6 +32,8 @@ public struct SpoolConfiguration: Sendable {
     /// Most connections held open at once; nil derives it from the open-file limit
     /// (``OpenFileBudget/connectionLimit(openFiles:concurrentJobs:)``).
     public var maxConnections: Int?
+    /// Values that could not be used, with what was used instead; logged at start-up.
+    public var warnings: [String] = []
 
     public init() {}
 
@@ -46,6 +50,13 @@ public struct SpoolConfiguration: Sendable {
             ffmpeg: reader.string(forKey: "tools.ffmpeg", default: tools.ffmpeg),
             ffprobe: reader.string(forKey: "tools.ffprobe", default: tools.ffprobe)
         )
+        let priority = reader.string(forKey: "tools.priority", default: toolPriority.rawValue)
+        if let known = ToolPriority(rawValue: priority.lowercased()) {
+            toolPriority = known
+        } else {
+            let choices = ToolPriority.allCases.map(\.rawValue).joined(separator: " or ")
+            warnings.append("tools.priority '\(priority)' is not \(choices); using \(toolPriority.rawValue)")
+        }
         progressInterval = .milliseconds(max(10, reader.int(forKey: "progress.interval.ms", default: 100)))
         videoPreset = reader.string(forKey: "transcode.preset", default: videoPreset)
         pingInterval = .seconds(max(1, reader.int(forKey: "ws.ping.seconds", default: 30)))
