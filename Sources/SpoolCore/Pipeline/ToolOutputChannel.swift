@@ -14,9 +14,11 @@ import Glibc
 /// registry lock, a monitor thread and a task hop per chunk, and the line loop then waits its turn on
 /// Swift's shared pool. When a thousand jobs leave their download together, that pool is busy with
 /// their tools' exits and next starts, and the last progress lines waited 100 ms and more behind it
-/// (BENCHMARKS.md, change 12). Here a line is read, parsed and paced on the event loop that also
-/// writes the WebSocket frames, without any task switch: only the paced reports travel on (see
-/// ``ProgressExecutor``).
+/// (BENCHMARKS.md, change 12). Here a line is read, parsed and paced on an event loop without any
+/// task switch, and only the paced reports travel on (see ``ProgressExecutor``). That loop is not
+/// one of those that write the sockets (``ToolRunner/outputReaders``): with 10,000 subscribers
+/// those are saturated, and output read there came in late bursts the pacing then thinned to a
+/// tenth of the updates.
 ///
 /// The handler runs on the event loop and must not block; `State` is what it keeps from line to line
 /// (a parser, the progress meter), handed back when the output ends.

@@ -31,15 +31,21 @@ public struct ToolRunner: Sendable {
     /// How many non-progress lines to keep for logs and error classification.
     public var tailLines: Int
 
-    /// Where tool output is read: the server's event loops (Hummingbird's default group too).
+    /// Where tool output is read (``ToolOutputChannel``).
     public var eventLoopGroup: MultiThreadedEventLoopGroup
+
+    /// The default place tool output is read: one event-loop thread of its own. Not the server's
+    /// loops: when the sockets keep those busy (a fan-out to 10,000 subscribers), a tool's lines
+    /// were read late and in bursts, and progress went out at a tenth of its pace (BENCHMARKS.md,
+    /// change 12). One thread reads the output of a thousand running tools with room to spare.
+    public static let outputReaders = MultiThreadedEventLoopGroup._makePerpetualGroup(threadNamePrefix: "spool-tool-output-", numberOfThreads: 1)
 
     /// How much CPU the tools may take (set on each tool right after it starts).
     public var priority: ToolPriority
 
     public init(
         gracePeriod: Duration = .milliseconds(750), tailLines: Int = 20, priority: ToolPriority = .idle,
-        eventLoopGroup: MultiThreadedEventLoopGroup = .singleton
+        eventLoopGroup: MultiThreadedEventLoopGroup = outputReaders
     ) {
         self.gracePeriod = gracePeriod
         self.tailLines = tailLines
