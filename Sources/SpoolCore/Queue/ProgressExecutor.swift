@@ -8,8 +8,8 @@ import Synchronization
 /// priority. When a thousand jobs leave their download together, each handles its tool's exit,
 /// starts ffprobe and ffmpeg, parses JSON and publishes its step change; a progress report of a job
 /// still working then waited behind all of it, on the pool and again in the coordinator's queue —
-/// 100 ms and more at p99 (BENCHMARKS.md, changes 11 and 12). Tool output is read and paced on the
-/// event loops (``ToolOutputChannel``), and each paced report is handed here with
+/// 100 ms and more at p99 (BENCHMARKS.md, changes 11 and 12). Tool output is read and paced on an
+/// event loop (``ToolOutputChannel``), and each paced report is handed here with
 /// ``runUrgently(_:)``; this executor runs those before the coordinator's other work, so a report is
 /// published and handed to its sockets while the step changes wait their turn. One in
 /// ``fairnessInterval`` turns goes to the oldest ordinary job, so a flood of progress can slow, but

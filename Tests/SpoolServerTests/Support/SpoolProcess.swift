@@ -22,7 +22,9 @@ enum SpoolProcess {
         return try await withThrowingTaskGroup(of: Value?.self) { group in
             group.addTask {
                 let pid = Mutex<Int32>(0)
-                _ = try await ToolRunner(gracePeriod: .seconds(5)).stream(
+                // The server under test is not a media tool: nice 10 at most, never the idle class,
+                // which a busy test run could starve.
+                _ = try await ToolRunner(gracePeriod: .seconds(5), priority: .low).stream(
                     binary,
                     arguments: ["--http-host", "127.0.0.1", "--http-port", "0", "--storage-path", storage, "--log-level", "info"] + arguments,
                     onSpawn: { value in pid.withLock { $0 = value } }

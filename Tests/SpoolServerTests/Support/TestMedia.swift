@@ -75,7 +75,7 @@ actor TestMedia {
             try Data("<!doctype html><html><head><title>No media here</title></head><body><p>Just text.</p></body></html>".utf8).write(to: url)
         default:
             let partial = folder.appendingPathComponent("partial-" + item.rawValue)
-            let (outcome, _) = try await ToolRunner().collect("ffmpeg", arguments: ["-v", "error", "-y"] + item.ffmpegArguments + [partial.path])
+            let (outcome, _) = try await ToolRunner(priority: .low).collect("ffmpeg", arguments: ["-v", "error", "-y"] + item.ffmpegArguments + [partial.path])
             guard outcome.succeeded else { throw TestFailure("ffmpeg could not make \(item.rawValue): \(outcome.tail)") }
             try? FileManager.default.removeItem(at: url)
             try FileManager.default.moveItem(at: partial, to: url)
@@ -92,7 +92,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// ffprobe on a file, through the same parser the server uses.
 func probe(_ path: String) async throws -> MediaInfo {
-    let (outcome, json) = try await ToolRunner().collect(
+    let (outcome, json) = try await ToolRunner(priority: .low).collect(
         "ffprobe", arguments: ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
     )
     guard outcome.succeeded else { throw TestFailure("ffprobe failed on \(path): \(outcome.tail)") }
