@@ -5,7 +5,7 @@ import Testing
 @testable import SpoolCore
 
 /// Records every frame it is given, events and replies alike, in arrival order.
-private final class RecordingSubscriber: EventSubscriber {
+final class RecordingSubscriber: EventSubscriber {
     private let frames = Mutex<[String]>([])
 
     func deliver(_ event: JobEvent) {
@@ -21,7 +21,7 @@ private final class RecordingSubscriber: EventSubscriber {
 }
 
 /// The parts of a frame these tests look at.
-private struct DecodedFrame: CustomStringConvertible {
+struct DecodedFrame: CustomStringConvertible {
     let type: String
     let id: String?
     let seq: Int?

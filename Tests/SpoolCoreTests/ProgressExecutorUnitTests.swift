@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 @testable import SpoolCore
 
@@ -72,10 +71,10 @@ private actor OrderProbe {
             logger: Logger(label: "test")
         )
         let options = ConversionOptions(url: "https://example.com/a.mp3", format: .mp3, quality: .audioBitrate(kbps: 192))
-        let subscriber = StepRecorder()
+        let subscriber = RecordingSubscriber()
         let job = try await coordinator.submit(options, subscriber: subscriber)
         _ = try #require(await coordinator.nextJob())
-        let before = subscriber.steps.count
+        let before = progressSteps(subscriber).count
         let sink = CoordinatorProgressSink(coordinator: coordinator, id: job.id)
         await withCheckedContinuation { (posted: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
@@ -84,27 +83,16 @@ private actor OrderProbe {
             }
         }
         await sink.report(ProgressUpdate(step: .transcode, progress: 50, message: "Converting"))
-        let steps = subscriber.steps.dropFirst(before)
+        let steps = progressSteps(subscriber).dropFirst(before)
         #expect(steps.count == 201)
         #expect(steps.last == "transcode")
         #expect(steps.dropLast().allSatisfy { $0 == "download" })
     }
 }
 
-/// Records the `currentStep` of every progress frame.
-private final class StepRecorder: EventSubscriber {
-    private let recorded = Mutex<[String]>([])
-    var steps: [String] { recorded.withLock { $0 } }
-
-    func deliver(_ event: JobEvent) {
-        guard event.kind == .progress,
-            let object = try? JSONSerialization.jsonObject(with: Data(event.frame.utf8)) as? [String: Any],
-            let step = (object["payload"] as? [String: Any])?["currentStep"] as? String
-        else { return }
-        recorded.withLock { $0.append(step) }
-    }
-
-    func deliver(reply frame: String) {}
+/// The `currentStep` of every progress frame `subscriber` received, in order.
+private func progressSteps(_ subscriber: RecordingSubscriber) -> [String] {
+    subscriber.decoded.filter { $0.type == "progress_update" }.compactMap(\.step)
 }
 
 extension JobCoordinator {

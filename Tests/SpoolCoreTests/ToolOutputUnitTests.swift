@@ -86,9 +86,6 @@ import Testing
 
     /// The state letter of `/proc/PID/stat`, nil when there is no such process.
     private func processState(_ pid: Int32) -> String? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ") ")?.upperBound
-        else { return nil }
-        return String(stat[afterName...].prefix(1))
+        ProcessRecords.statFields(of: pid)?.first.map(String.init)
     }
 }

@@ -10,7 +10,7 @@ import Testing
         #expect(outcome.succeeded)
         let pid = try #require(Int32(output.prefix(while: \.isNumber)))
         // After the command name: state ppid pgrp session tty tpgid flags … priority nice.
-        let fields = output[try #require(output.range(of: ") ")).upperBound...].split(separator: " ")
+        let fields = try #require(ProcessRecords.statFields(in: output))
         let pgrp = try #require(Int32(fields[2]))
         let session = try #require(Int32(fields[3]))
         let nice = try #require(Int32(fields[16]))
@@ -28,8 +28,7 @@ import Testing
         let seen = Mutex<[Int32]>([])
         let runner = ToolRunner(priority: priority)
         let record: (Int32) -> Void = { pid in
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            let fields = stat.range(of: ") ").map { stat[$0.upperBound...].split(separator: " ") } ?? []
+            let fields = ProcessRecords.statFields(of: pid) ?? []
             seen.withLock { $0.append(fields.count > 38 ? Int32(fields[38]) ?? -1 : -1) }
         }
         _ = try await runner.collect("sh", arguments: ["-c", "exit 0"], onSpawn: record)

@@ -102,11 +102,16 @@ public struct ProcessRecords: Sendable {
     }
 
     /// The fields of `/proc/PID/stat` after the command name, so from field 3 (the state) on; nil
-    /// when the process is gone. The name is skipped by its last `)`, since it may hold spaces.
-    private static func statFields(of pid: Int32) -> [Substring]? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
+    /// when the process is gone.
+    static func statFields(of pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        return statFields(in: stat)
+    }
+
+    /// The fields of a `/proc/PID/stat` text after the command name. The name is skipped by its
+    /// last `)`, since it may hold spaces and parentheses.
+    static func statFields(in stat: String) -> [Substring]? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
         return stat[stat.index(after: close)...].split(separator: " ")
     }
 

@@ -33,7 +33,7 @@ enum MessageDeflate {
     private static func isAcceptable(_ parameter: Substring) -> Bool {
         let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingWhitespace() }
         let name = pair[0].lowercased()
-        let value = pair.count > 1 ? pair[1].trimmingCharacters(in: "\"") : nil
+        let value = pair.count > 1 ? pair[1].trimming("\"") : nil
         switch name {
         case "server_no_context_takeover", "client_no_context_takeover":
             return value == nil
@@ -99,10 +99,10 @@ extension Substring {
         return text
     }
 
-    fileprivate func trimmingCharacters(in characters: Character) -> Substring {
+    fileprivate func trimming(_ character: Character) -> Substring {
         var text = self
-        while text.first == characters { text = text.dropFirst() }
-        while text.last == characters { text = text.dropLast() }
+        while text.first == character { text = text.dropFirst() }
+        while text.last == character { text = text.dropLast() }
         return text
     }
 }
